@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hce-fhir/hce/store"
+)
+
+// workerList collects repeated --worker HOST:PORT flags.
+type workerList []string
+
+func (w *workerList) String() string { return strings.Join(*w, ",") }
+
+func (w *workerList) Set(v string) error {
+	for _, hp := range strings.Split(v, ",") {
+		if _, _, err := splitHostPort(hp); err != nil {
+			return err
+		}
+		*w = append(*w, hp)
+	}
+	return nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	host, p, err := net.SplitHostPort(strings.TrimSpace(hp))
+	if err != nil {
+		return "", 0, fmt.Errorf("worker %q: want HOST:PORT", hp)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("worker %q: bad port", hp)
+	}
+	return host, port, nil
+}
+
+func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("cluster", stderr)
+	var d dbFlags
+	d.register(fs)
+	var workers workerList
+	fs.Var(&workers, "worker", "worker HOST:PORT to register; repeat or separate with commas (env HCE_WORKER)")
+	wait := fs.Duration("wait", 2*time.Minute, "how long register waits for the coordinator and workers to accept connections (env HCE_WAIT)")
+	asJSON := fs.Bool("json", false, "status as JSON (env HCE_JSON)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hce cluster status|register|rebalance [flags]")
+		fs.PrintDefaults()
+	}
+	if len(args) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	verb := args[0]
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if d.databaseURL == "" && verb != "status" {
+		return errors.New("cluster " + verb + " needs --database-url (HCE_DATABASE_URL) of the Citus coordinator")
+	}
+	switch verb {
+	case "status", "rebalance":
+	case "register":
+		if len(workers) == 0 {
+			return errors.New("cluster register needs at least one --worker HOST:PORT")
+		}
+	default:
+		fs.Usage()
+		return errUsage
+	}
+	wctx, cancel := context.WithTimeout(ctx, *wait)
+	defer cancel()
+	db, err := openDatabaseWait(wctx, d, stderr)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	st := store.New(db.pool)
+	if verb != "status" {
+		if err := st.CheckCitus(ctx); err != nil {
+			return err
+		}
+	}
+	switch verb {
+	case "status":
+		return clusterStatus(ctx, st, stdout, *asJSON)
+	case "register":
+		for _, w := range workers {
+			if err := registerWorker(wctx, st, w, stdout); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return rebalance(ctx, st, stdout)
+	}
+}
+
+// openDatabaseWait opens the database, retrying until ctx ends: in compose
+// and Kubernetes the coordinator may still be starting.
+func openDatabaseWait(ctx context.Context, d dbFlags, stderr io.Writer) (*database, error) {
+	if d.databaseURL == "" {
+		return openDatabase(ctx, d, newLogger(stderr))
+	}
+	for {
+		db, err := openDatabase(ctx, d, newLogger(stderr))
+		if err == nil {
+			if err = db.pool.Ping(ctx); err == nil {
+				return db, nil
+			}
+			db.close()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("database not reachable: %w", err)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// registerWorker waits until the worker accepts TCP connections, then adds it.
+func registerWorker(ctx context.Context, st *store.Store, w string, stdout io.Writer) error {
+	host, port, _ := splitHostPort(w)
+	for {
+		conn, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			conn.Close()
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("worker %s does not accept connections: %w", w, err)
+		case <-time.After(time.Second):
+		}
+	}
+	for {
+		changed, err := st.RegisterWorker(ctx, host, port)
+		if err == nil {
+			if changed {
+				fmt.Fprintf(stdout, "worker %s registered\n", w)
+			} else {
+				fmt.Fprintf(stdout, "worker %s already registered\n", w)
+			}
+			return nil
+		}
+		if errors.Is(err, store.ErrNotCitus) {
+			return err
+		}
+		// The worker's PostgreSQL may accept TCP before it accepts queries.
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("register worker %s: %w", w, err)
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func rebalance(ctx context.Context, st *store.Store, stdout io.Writer) error {
+	started, err := st.StartRebalance(ctx)
+	if err != nil {
+		return err
+	}
+	if !started {
+		fmt.Fprintln(stdout, "shards are balanced; nothing to move")
+		return nil
+	}
+	last := ""
+	for {
+		s, err := st.Rebalance(ctx)
+		if err != nil {
+			return err
+		}
+		if line := s.State + " " + s.Details; line != last {
+			fmt.Fprintln(stdout, "rebalance:", line)
+			last = line
+		}
+		switch s.State {
+		case "finished", "none":
+			return nil
+		case "failed", "cancelled", "cancelling", "failing":
+			return fmt.Errorf("rebalance %s", s.State)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func clusterStatus(ctx context.Context, st *store.Store, stdout io.Writer, asJSON bool) error {
+	info, err := st.ClusterInfo(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	fmt.Fprintf(stdout, "mode:        %s\npostgres:    %s\n", info.Mode, info.PostgresVersion)
+	if info.Mode == "citus" {
+		fmt.Fprintf(stdout, "citus:       %s\ncoordinator: %s\nworkers:\n", info.CitusVersion, info.Coordinator)
+		for _, w := range info.Workers {
+			fmt.Fprintf(stdout, "  %s:%d active=%t shards=%d bytes=%d\n", w.Host, w.Port, w.Active, w.Shards, w.Bytes)
+		}
+	}
+	for _, group := range []struct {
+		name   string
+		tables []store.Table
+	}{{"distributed tables", info.DistributedTables}, {"reference tables", info.ReferenceTables}, {"local tables", info.LocalTables}} {
+		if len(group.tables) == 0 {
+			continue
+		}
+		fmt.Fprintf(stdout, "%s:\n", group.name)
+		for _, t := range group.tables {
+			fmt.Fprintf(stdout, "  %-24s %d bytes\n", t.Name, t.Bytes)
+		}
+	}
+	return nil
+}

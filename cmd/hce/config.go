@@ -1,0 +1,54 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"strings"
+)
+
+// errUsage means the flags were wrong; the flag package has said why.
+var errUsage = errors.New("usage")
+
+// newFlags returns a FlagSet whose unset flags take their value from the
+// environment twin: --database-url from HCE_DATABASE_URL, and so on.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hce "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses args, then fills every flag not given on the command line
+// from its HCE_* environment variable.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		env := "HCE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = errors.New(env + ": " + e.Error())
+			}
+		}
+	})
+	return err
+}
+
+// dbFlags are the flags every command that opens the database shares.
+type dbFlags struct {
+	databaseURL string
+	dataDir     string
+}
+
+func (d *dbFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.databaseURL, "database-url", "", "PostgreSQL or Citus coordinator URL (env HCE_DATABASE_URL); empty runs an embedded PostgreSQL in --data-dir")
+	fs.StringVar(&d.dataDir, "data-dir", "./.hce", "directory of the embedded PostgreSQL (env HCE_DATA_DIR)")
+}

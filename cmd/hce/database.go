@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/exaring/otelpgx"
+	"github.com/hce-fhir/hce/embedpg"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// database is an open pool, and the embedded server behind it if any.
+type database struct {
+	pool     *pgxpool.Pool
+	embedded *embedpg.Server
+}
+
+// openDatabase connects to d.databaseURL, or starts the embedded PostgreSQL
+// in d.dataDir when no URL is given.
+func openDatabase(ctx context.Context, d dbFlags, log *slog.Logger) (*database, error) {
+	db := &database{}
+	url := d.databaseURL
+	if url == "" {
+		srv, err := embedpg.Start(ctx, d.dataDir, func(msg string) { log.Info(msg) })
+		if err != nil {
+			return nil, err
+		}
+		db.embedded = srv
+		url = srv.URL()
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		db.close()
+		return nil, fmt.Errorf("database url: %w", err)
+	}
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		db.close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return db, nil
+}
+
+// close closes the pool and stops the embedded server.
+func (db *database) close() {
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	if db.embedded != nil {
+		if err := db.embedded.Stop(context.Background()); err != nil {
+			slog.Error("stopping PostgreSQL", "error", err.Error())
+		}
+	}
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

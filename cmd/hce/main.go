@@ -1,0 +1,76 @@
+// Command hce is the HCE FHIR R4 server and its operations tool:
+//
+//	hce serve                        serve the FHIR API (embedded PostgreSQL unless --database-url)
+//	hce migrate up|down|status       manage the schema
+//	hce cluster status|register|rebalance   inspect and grow a Citus cluster
+//	hce healthcheck [--url URL]      exit 0 when the server's /healthz answers 200
+//
+// Every flag has an environment twin (--addr and HCE_ADDR).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: hce <command> [flags]
+
+commands:
+  serve                      serve the FHIR R4 API at http://ADDR/fhir
+  migrate up|down|status     apply, roll back or list schema migrations
+  cluster status             mode, Citus version, workers and tables
+  cluster register           add Citus workers (--worker HOST:PORT), idempotent
+  cluster rebalance          move shards onto new workers and show progress
+  healthcheck                exit 0 when the server at --url answers /healthz
+  version                    print the version
+
+Run 'hce <command> -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches a command line and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serveCmd(ctx, args[1:], stderr)
+	case "migrate":
+		err = migrateCmd(ctx, args[1:], stdout, stderr)
+	case "cluster":
+		err = clusterCmd(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCmd(ctx, args[1:], stderr)
+	case "version":
+		fmt.Fprintln(stdout, "hce", version)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "hce: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if err == errUsage {
+			return 2
+		}
+		fmt.Fprintln(stderr, "hce:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/store"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/labstack/echo/otelecho"
+)
+
+type serveFlags struct {
+	addr    string
+	migrate bool
+	db      dbFlags
+	opt     rest.Options
+}
+
+func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	var f serveFlags
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (env HCE_ADDR)")
+	f.db.register(fs)
+	fs.BoolVar(&f.migrate, "migrate", true, "apply pending migrations at start; false when a deployment job runs them (env HCE_MIGRATE)")
+	fs.Int64Var(&f.opt.MaxBodyBytes, "max-body-bytes", 64<<20, "largest request body accepted (env HCE_MAX_BODY_BYTES)")
+	fs.IntVar(&f.opt.DefaultCount, "default-count", 50, "page size when _count is absent (env HCE_DEFAULT_COUNT)")
+	fs.IntVar(&f.opt.MaxCount, "max-count", 1000, "largest page size (env HCE_MAX_COUNT)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log := newLogger(stderr)
+	slog.SetDefault(log)
+
+	shutdownTracing, err := setupTracing(ctx)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing()
+
+	db, err := openDatabase(ctx, f.db, log)
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	if f.migrate {
+		if err := migrateUp(ctx, db); err != nil {
+			return err
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f.opt.Version = version
+	e := newServer(store.New(db.pool), f.opt, reg, log)
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving FHIR R4", "url", "http://"+ln.Addr().String()+"/fhir", "embedded", db.embedded != nil)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func migrateUp(ctx context.Context, db *database) error {
+	m, err := store.NewMigrator(db.pool)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Up(ctx)
+}
+
+// newServer wires the store into the FHIR API, with tracing, request ids and
+// JSON request logs.
+func newServer(st *store.Store, opt rest.Options, reg *prometheus.Registry, log *slog.Logger) *echo.Echo {
+	reg.MustRegister(st.Collector())
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestID())
+	e.Use(otelecho.Middleware("hce"))
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogMethod: true, LogURI: true, LogStatus: true, LogLatency: true, LogRequestID: true, LogError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []any{"method", v.Method, "uri", v.URI, "status", v.Status,
+				"latency_ms", float64(v.Latency.Microseconds()) / 1000, "request_id", v.RequestID}
+			if v.Status >= 500 && v.Error != nil {
+				attrs = append(attrs, "error", v.Error.Error())
+			}
+			log.Info("request", attrs...)
+			return nil
+		},
+	}))
+	rest.NewHandler(st, st, opt).Register(e, reg, reg)
+	return e
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/hce-fhir/hce/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+// testServer starts HCE over real HTTP on the test database.
+func testServer(t *testing.T, opt rest.Options) *client {
+	t.Helper()
+	pool := testdb.Pool(t)
+	e := newServer(store.New(pool), opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &client{t: t, base: srv.URL}
+}
+
+// client is a small FHIR client for the tests.
+type client struct {
+	t    *testing.T
+	base string
+}
+
+// response is a decoded HTTP response.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+// do sends a request; body may be nil, a string or a value to encode as JSON.
+// Headers come as name, value pairs; an empty value removes the header.
+func (c *client) do(method, path string, body any, headers ...string) *response {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := &response{status: resp.StatusCode, header: resp.Header}
+	if r.raw, err = io.ReadAll(resp.Body); err != nil {
+		c.t.Fatal(err)
+	}
+	if len(r.raw) > 0 && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		d := json.NewDecoder(bytes.NewReader(r.raw))
+		d.UseNumber()
+		if err := d.Decode(&r.body); err != nil {
+			c.t.Fatalf("%s %s: response is not JSON: %v\n%s", method, path, err, r.raw)
+		}
+	}
+	return r
+}
+
+// must fails the test unless the response has the wanted status.
+func (r *response) must(t *testing.T, want int) *response {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("status %d, want %d; body: %s", r.status, want, r.raw)
+	}
+	return r
+}
+
+// str returns the string at a dotted path of the body ("meta.versionId").
+func (r *response) str(path string) string {
+	var cur any = r.body
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = m[k]
+	}
+	switch v := cur.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	}
+	return ""
+}
+
+// outcome asserts the body is an OperationOutcome whose first issue mentions
+// each of the words, and returns its diagnostics.
+func (r *response) outcome(t *testing.T, words ...string) string {
+	t.Helper()
+	if r.str("resourceType") != "OperationOutcome" {
+		t.Fatalf("want an OperationOutcome, got %s", r.raw)
+	}
+	issues, _ := r.body["issue"].([]any)
+	if len(issues) == 0 {
+		t.Fatalf("OperationOutcome without issues: %s", r.raw)
+	}
+	text := string(r.raw)
+	for _, w := range words {
+		if !strings.Contains(text, w) {
+			t.Errorf("OperationOutcome does not mention %q: %s", w, r.raw)
+		}
+	}
+	return text
+}
+
+func patient(family string) map[string]any {
+	return map[string]any{"resourceType": "Patient", "active": true,
+		"name": []any{map[string]any{"family": family, "given": []any{"Ana"}}}, "birthDate": "1970-01-01"}
+}

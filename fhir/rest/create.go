@@ -1,0 +1,43 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/hce-fhir/hce/fhir"
+	"github.com/labstack/echo/v4"
+)
+
+// create implements https://hl7.org/fhir/R4/http.html#create: the server
+// assigns the id (any id in the body is ignored) and answers 201 with
+// Location, ETag and Last-Modified.
+func (h *Handler) create(c echo.Context) error {
+	typ, err := resourceType(c)
+	if err != nil {
+		return err
+	}
+	r, err := parseResource(c, typ)
+	if err != nil {
+		return err
+	}
+	v, err := h.repo.Create(c.Request().Context(), r)
+	if err != nil {
+		return err
+	}
+	return respondVersion(c, http.StatusCreated, v, true)
+}
+
+// parseResource reads and validates the body as a resource of type typ.
+func parseResource(c echo.Context, typ string) (*fhir.Resource, error) {
+	body, err := readBody(c, resourceTypes...)
+	if err != nil {
+		return nil, err
+	}
+	r, err := fhir.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	if r.Type != typ {
+		return nil, fhir.Invalid("resourceType "+r.Type+" does not match the URL's type "+typ, "resourceType")
+	}
+	return r, nil
+}

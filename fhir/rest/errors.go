@@ -1,0 +1,97 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/hce-fhir/hce/fhir"
+	"github.com/labstack/echo/v4"
+)
+
+// httpError is an error with an explicit HTTP status, for conditions that
+// belong to HTTP rather than to FHIR (406, 413, 415).
+type httpError struct {
+	status int
+	issue  fhir.Issue
+}
+
+func (e *httpError) Error() string { return e.issue.Diagnostics }
+
+func statusError(status int, code, diagnostics string) error {
+	return &httpError{status: status, issue: fhir.Issue{Severity: "error", Code: code, Diagnostics: diagnostics}}
+}
+
+// status maps an error to its HTTP status and OperationOutcome issues. It is
+// the only place that does so.
+func status(err error) (int, []fhir.Issue) {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.status, []fhir.Issue{he.issue}
+	}
+	var ee *echo.HTTPError
+	if errors.As(err, &ee) {
+		code := "processing"
+		switch ee.Code {
+		case http.StatusNotFound:
+			code = "not-found"
+		case http.StatusMethodNotAllowed:
+			code = "not-supported"
+		case http.StatusRequestEntityTooLarge:
+			code = "too-costly"
+		}
+		msg, _ := ee.Message.(string)
+		if msg == "" {
+			msg = http.StatusText(ee.Code)
+		}
+		return ee.Code, []fhir.Issue{{Severity: "error", Code: code, Diagnostics: msg}}
+	}
+	var issues []fhir.Issue
+	var fe *fhir.Error
+	if errors.As(err, &fe) {
+		issues = fe.Issues
+	}
+	one := func(code string) []fhir.Issue {
+		if issues != nil {
+			return issues
+		}
+		return []fhir.Issue{{Severity: "error", Code: code, Diagnostics: err.Error()}}
+	}
+	switch {
+	case errors.Is(err, fhir.ErrInvalid):
+		return http.StatusBadRequest, one("invalid")
+	case errors.Is(err, fhir.ErrNotSupported):
+		return http.StatusBadRequest, one("not-supported")
+	case errors.Is(err, fhir.ErrNotFound):
+		return http.StatusNotFound, one("not-found")
+	case errors.Is(err, fhir.ErrGone):
+		return http.StatusGone, one("deleted")
+	case errors.Is(err, fhir.ErrConflict):
+		return http.StatusConflict, one("conflict")
+	case errors.Is(err, fhir.ErrPreconditionFailed):
+		return http.StatusPreconditionFailed, one("conflict")
+	case errors.Is(err, fhir.ErrUnavailable):
+		return http.StatusServiceUnavailable, one("transient")
+	case errors.Is(err, context.Canceled):
+		return 499, one("timeout") // the client went away; nobody reads this
+	}
+	return http.StatusInternalServerError, []fhir.Issue{{Severity: "fatal", Code: "exception", Diagnostics: "internal server error"}}
+}
+
+// handleError is Echo's HTTPErrorHandler: every error, on every route, is
+// answered with an OperationOutcome.
+func handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, issues := status(err)
+	if code >= 500 {
+		slog.ErrorContext(c.Request().Context(), "request failed", "error", err.Error(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	}
+	if code == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "5")
+	}
+	_ = writeJSON(c, code, fhir.NewOperationOutcome(issues...))
+}

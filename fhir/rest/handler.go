@@ -1,0 +1,83 @@
+package rest
+
+import (
+	"strings"
+
+	"net/http"
+
+	"github.com/hce-fhir/hce/fhir"
+	"github.com/labstack/echo/v4"
+)
+
+// Options tunes the API.
+type Options struct {
+	// MaxBodyBytes caps request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	// DefaultCount and MaxCount bound page sizes (_count).
+	DefaultCount, MaxCount int
+	// Version is the software version reported in the CapabilityStatement.
+	Version string
+}
+
+// Handler serves the FHIR API over a Repository.
+type Handler struct {
+	repo Repository
+	ops  Operations
+	opt  Options
+}
+
+// NewHandler returns a Handler; zero options get defaults (64 MiB bodies,
+// pages of 50 up to 1,000).
+func NewHandler(repo Repository, ops Operations, opt Options) *Handler {
+	if opt.MaxBodyBytes <= 0 {
+		opt.MaxBodyBytes = 64 << 20
+	}
+	if opt.DefaultCount <= 0 {
+		opt.DefaultCount = 50
+	}
+	if opt.MaxCount <= 0 {
+		opt.MaxCount = 1000
+	}
+	if opt.Version == "" {
+		opt.Version = "dev"
+	}
+	return &Handler{repo: repo, ops: ops, opt: opt}
+}
+
+// resourceType returns the :type path parameter after checking that it names
+// an R4 resource type.
+func resourceType(c echo.Context) (string, error) {
+	t := c.Param("type")
+	if !fhir.IsResourceType(t) {
+		return "", fhir.Errorf(fhir.ErrNotFound, "not-supported", "unknown resource type "+t)
+	}
+	return t, nil
+}
+
+// resourceID returns the :id path parameter after checking its syntax.
+func resourceID(c echo.Context) (string, error) {
+	id := c.Param("id")
+	if strings.Contains(id, "/") {
+		// The router hands the rest of a longer path to the last parameter.
+		return "", echo.ErrNotFound
+	}
+	if !fhir.ValidID(id) {
+		return "", fhir.Invalid("invalid id " + id + `: ids match [A-Za-z0-9\-\.]{1,64}`)
+	}
+	return id, nil
+}
+
+// bodyLimit caps every request body at n bytes; reading past the limit fails
+// with *http.MaxBytesError, which readBody turns into 413.
+func bodyLimit(n int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.ContentLength > n {
+				return statusError(http.StatusRequestEntityTooLarge, "too-costly", "request body exceeds the limit")
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, n)
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,135 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+const (
+	mimeFHIRJSON  = "application/fhir+json"
+	mimeJSON      = "application/json"
+	mimeJSONPatch = "application/json-patch+json"
+	ctxMediaType  = "hce.mediatype"
+)
+
+// jsonFormats are the _format values and media types that mean FHIR JSON.
+var jsonFormats = map[string]string{
+	"json": mimeFHIRJSON, mimeFHIRJSON: mimeFHIRJSON, "application/json+fhir": mimeFHIRJSON,
+	mimeJSON: mimeJSON, "text/json": mimeJSON,
+}
+
+// negotiate picks the response media type from _format, then Accept, and
+// answers 406 when the client accepts nothing HCE can produce (only JSON).
+func negotiate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		mt, err := responseType(c.Request())
+		if err != nil {
+			c.Set(ctxMediaType, mimeFHIRJSON) // the OperationOutcome itself is JSON
+			return err
+		}
+		c.Set(ctxMediaType, mt)
+		return next(c)
+	}
+}
+
+func responseType(r *http.Request) (string, error) {
+	if f := r.URL.Query().Get("_format"); f != "" {
+		base, _, _ := strings.Cut(f, ";")
+		if mt, ok := jsonFormats[strings.ToLower(strings.TrimSpace(base))]; ok {
+			return mt, nil
+		}
+		return "", statusError(http.StatusNotAcceptable, "not-supported", "_format "+strconv.Quote(f)+" is not supported; HCE serves json (application/fhir+json)")
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return mimeFHIRJSON, nil
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if q, ok := params["q"]; ok {
+			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
+				continue
+			}
+		}
+		if t, ok := jsonFormats[mt]; ok {
+			return t, nil
+		}
+		if mt == "*/*" || mt == "application/*" {
+			return mimeFHIRJSON, nil
+		}
+	}
+	return "", statusError(http.StatusNotAcceptable, "not-supported", "cannot produce any of Accept: "+accept+"; HCE serves application/fhir+json and application/json")
+}
+
+// mediaType is the response media type chosen by negotiate.
+func mediaType(c echo.Context) string {
+	if mt, ok := c.Get(ctxMediaType).(string); ok {
+		return mt
+	}
+	return mimeFHIRJSON
+}
+
+// readBody checks the request's Content-Type against allowed and reads the
+// body, which the body-limit middleware has already capped.
+func readBody(c echo.Context, allowed ...string) ([]byte, error) {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || !contains(allowed, mt) {
+		return nil, statusError(http.StatusUnsupportedMediaType, "not-supported",
+			"Content-Type "+strconv.Quote(ct)+" is not supported here; send "+strings.Join(allowed, " or "))
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, statusError(http.StatusRequestEntityTooLarge, "too-costly",
+				"request body exceeds the limit of "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
+		}
+		return nil, statusError(http.StatusBadRequest, "structure", "cannot read request body: "+err.Error())
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, statusError(http.StatusBadRequest, "required", "request body is empty")
+	}
+	return body, nil
+}
+
+var resourceTypes = []string{mimeFHIRJSON, mimeJSON, "application/json+fhir"}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeJSON renders v (raw JSON bytes or a value to encode) with the
+// negotiated media type.
+func writeJSON(c echo.Context, code int, v any) error {
+	var body []byte
+	switch b := v.(type) {
+	case []byte:
+		body = b
+	default:
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		body = buf.Bytes()
+	}
+	return c.Blob(code, mediaType(c)+"; charset=utf-8", body)
+}

@@ -1,0 +1,45 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Register installs every route of HCE on e, the FHIR API under /fhir and the
+// operations endpoints, and makes every error an OperationOutcome. Metrics are
+// registered with reg and served from gather at /metrics.
+func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prometheus.Gatherer) {
+	e.HTTPErrorHandler = handleError
+	m := newMetrics(reg)
+	e.Use(m.middleware)
+
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{})))
+	e.GET("/admin/cluster", h.cluster)
+
+	// Middleware is attached per route, not to a group: a group's catch-all
+	// would turn 405 Method Not Allowed into 404.
+	limit := bodyLimit(h.opt.MaxBodyBytes)
+	route := func(method, path, interaction string, fn echo.HandlerFunc) {
+		e.Add(method, "/fhir"+path, negotiate(limit(fn)), func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				c.Set(ctxInteraction, interaction)
+				return next(c)
+			}
+		})
+	}
+	route(http.MethodGet, "/metadata", "capabilities", h.capabilities)
+	route(http.MethodGet, "/_history", "history-system", h.historySystem)
+	route(http.MethodPost, "/:type", "create", h.create)
+	route(http.MethodGet, "/:type/_history", "history-type", h.historyType)
+	route(http.MethodGet, "/:type/:id", "read", h.read)
+	route(http.MethodPut, "/:type/:id", "update", h.update)
+	route(http.MethodPatch, "/:type/:id", "patch", h.patch)
+	route(http.MethodDelete, "/:type/:id", "delete", h.delete)
+	route(http.MethodGet, "/:type/:id/_history", "history-instance", h.historyInstance)
+	route(http.MethodGet, "/:type/:id/_history/:vid", "vread", h.vread)
+}

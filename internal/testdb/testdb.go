@@ -1,0 +1,85 @@
+// Package testdb gives integration tests a real PostgreSQL: the database
+// named by HCE_TEST_DATABASE_URL when it is set (for example a Citus
+// coordinator), otherwise a throwaway embedded server started once per test
+// binary and removed when it exits.
+package testdb
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/hce-fhir/hce/embedpg"
+	"github.com/hce-fhir/hce/store"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var (
+	once    sync.Once
+	url     string
+	dir     string
+	srv     *embedpg.Server
+	initErr error
+)
+
+// Main runs the tests of a package and then stops the throwaway server. Use
+// it from TestMain: os.Exit(testdb.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	if srv != nil {
+		if err := srv.Stop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.RemoveAll(dir)
+	}
+	return code
+}
+
+// URL returns the test database URL, starting the throwaway server on first
+// use.
+func URL(t testing.TB) string {
+	t.Helper()
+	once.Do(func() {
+		if url = os.Getenv("HCE_TEST_DATABASE_URL"); url != "" {
+			return
+		}
+		if dir, initErr = os.MkdirTemp("", "hce-test-"); initErr != nil {
+			return
+		}
+		// The server may run as the postgres user, which must reach the dir.
+		if initErr = os.Chmod(dir, 0o755); initErr != nil {
+			return
+		}
+		srv, initErr = embedpg.Start(context.Background(), dir, nil)
+		if initErr == nil {
+			url = srv.URL()
+		}
+	})
+	if initErr != nil {
+		t.Fatalf("test database: %v", initErr)
+	}
+	return url
+}
+
+// Pool returns a pool on the test database with HCE's migrations applied.
+// It is closed when the test ends.
+func Pool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, URL(t))
+	if err != nil {
+		t.Fatalf("test database: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	m, err := store.NewMigrator(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}

@@ -1,0 +1,11 @@
+// Package migrations embeds HCE's goose SQL migrations. The same files run on
+// plain PostgreSQL and on a Citus coordinator: every primary key carries the
+// shard key so that the tables can be distributed without changing a key.
+package migrations
+
+import "embed"
+
+// FS holds the SQL migration files, applied in numeric order.
+//
+//go:embed *.sql
+var FS embed.FS

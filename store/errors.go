@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/hce-fhir/hce/fhir"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// translate maps a driver error to the fhir sentinel errors, once, so that
+// no other code in the store inspects pgx errors. what is the short context
+// prefixed to the message (e.g. "read Patient/12").
+func translate(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *fhir.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("store: %s: %w", what, fhir.ErrNotFound)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrConflict, pgErr.Message)
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrConflict, pgErr.Message)
+		case "57014": // query_canceled (statement_timeout)
+			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
+		case "22P02", "22007", "22008", "54000": // bad text, datetime formats, program_limit_exceeded
+			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrInvalid, pgErr.Message)
+		}
+		if len(pgErr.Code) >= 2 && (pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53" || pgErr.Code[:2] == "57") {
+			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
+		}
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("store: %s: %w: %v", what, fhir.ErrUnavailable, err)
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return fmt.Errorf("store: %s: %w: %v", what, fhir.ErrUnavailable, err)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
