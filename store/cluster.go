@@ -65,12 +65,12 @@ func (s *Store) Cluster(ctx context.Context) (any, error) {
 // ClusterInfo is Cluster with its concrete type.
 func (s *Store) ClusterInfo(ctx context.Context) (*ClusterInfo, error) {
 	info := &ClusterInfo{Mode: "plain", Workers: []Node{}, DistributedTables: []Table{}, ReferenceTables: []Table{}, LocalTables: []Table{}}
-	if err := s.pool.QueryRow(ctx, `SHOW server_version`).Scan(&info.PostgresVersion); err != nil {
+	if err := s.q().QueryRow(ctx, `SHOW server_version`).Scan(&info.PostgresVersion); err != nil {
 		return nil, translate("cluster", err)
 	}
-	err := s.pool.QueryRow(ctx, citusVersion).Scan(&info.CitusVersion)
+	err := s.q().QueryRow(ctx, citusVersion).Scan(&info.CitusVersion)
 	if errors.Is(err, pgx.ErrNoRows) {
-		rows, err := s.pool.Query(ctx, localTables)
+		rows, err := s.q().Query(ctx, localTables)
 		if err != nil {
 			return nil, translate("cluster", err)
 		}
@@ -86,7 +86,7 @@ func (s *Store) ClusterInfo(ctx context.Context) (*ClusterInfo, error) {
 	info.Mode = "citus"
 	cfg := s.pool.Config().ConnConfig
 	info.Coordinator = cfg.Host
-	rows, err := s.pool.Query(ctx, citusWorkers)
+	rows, err := s.q().Query(ctx, citusWorkers)
 	if err != nil {
 		return nil, translate("cluster", err)
 	}
@@ -96,7 +96,7 @@ func (s *Store) ClusterInfo(ctx context.Context) (*ClusterInfo, error) {
 	}); err != nil {
 		return nil, translate("cluster", err)
 	}
-	rows, err = s.pool.Query(ctx, citusTables)
+	rows, err = s.q().Query(ctx, citusTables)
 	if err != nil {
 		return nil, translate("cluster", err)
 	}
@@ -143,7 +143,7 @@ const (
 // CheckCitus returns ErrNotCitus on plain PostgreSQL.
 func (s *Store) CheckCitus(ctx context.Context) error {
 	var v string
-	err := s.pool.QueryRow(ctx, citusVersion).Scan(&v)
+	err := s.q().QueryRow(ctx, citusVersion).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotCitus
 	}
@@ -159,7 +159,7 @@ func (s *Store) RegisterWorker(ctx context.Context, host string, port int) (bool
 		return false, err
 	}
 	var exists bool
-	if err := s.pool.QueryRow(ctx, workerExists, host, port).Scan(&exists); err != nil {
+	if err := s.q().QueryRow(ctx, workerExists, host, port).Scan(&exists); err != nil {
 		return false, translate("register worker", err)
 	}
 	if !exists {
@@ -167,7 +167,7 @@ func (s *Store) RegisterWorker(ctx context.Context, host string, port int) (bool
 		return err == nil, translate("register worker", err)
 	}
 	var active bool
-	if err := s.pool.QueryRow(ctx, nodeActive, host, port).Scan(&active); err != nil {
+	if err := s.q().QueryRow(ctx, nodeActive, host, port).Scan(&active); err != nil {
 		return false, translate("register worker", err)
 	}
 	if active {
@@ -192,7 +192,7 @@ func (s *Store) StartRebalance(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var job *int64
-	if err := s.pool.QueryRow(ctx, rebalanceStart).Scan(&job); err != nil {
+	if err := s.q().QueryRow(ctx, rebalanceStart).Scan(&job); err != nil {
 		return false, translate("rebalance", err)
 	}
 	return job != nil, nil
@@ -201,7 +201,7 @@ func (s *Store) StartRebalance(ctx context.Context) (bool, error) {
 // Rebalance reports the state of the latest background rebalance.
 func (s *Store) Rebalance(ctx context.Context) (RebalanceStatus, error) {
 	var st RebalanceStatus
-	err := s.pool.QueryRow(ctx, rebalanceStatus).Scan(&st.State, &st.Details)
+	err := s.q().QueryRow(ctx, rebalanceStatus).Scan(&st.State, &st.Details)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return RebalanceStatus{State: "none"}, nil
 	}

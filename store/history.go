@@ -57,12 +57,12 @@ func (s *Store) History(ctx context.Context, q fhir.HistoryQuery) ([]*fhir.Versi
 		if shard, err = s.shardOf(ctx, q.Type, q.ID); err != nil {
 			return nil, "", translate(what, err)
 		}
-		rows, err = s.pool.Query(ctx, historyInstance, shard, q.Type, q.ID, q.Since, cur.V, limit)
+		rows, err = s.q().Query(ctx, historyInstance, shard, q.Type, q.ID, q.Since, cur.V, limit)
 	case q.Type != "":
 		what = "history " + q.Type
-		rows, err = s.pool.Query(ctx, historyType, q.Type, q.Since, cur.T, cur.ID, cur.V, limit)
+		rows, err = s.q().Query(ctx, historyType, q.Type, q.Since, cur.T, cur.ID, cur.V, limit)
 	default:
-		rows, err = s.pool.Query(ctx, historySystem, q.Since, cur.T, cur.Ty, cur.ID, cur.V, limit)
+		rows, err = s.q().Query(ctx, historySystem, q.Since, cur.T, cur.Ty, cur.ID, cur.V, limit)
 	}
 	if err != nil {
 		return nil, "", translate(what, err)

@@ -69,3 +69,13 @@ func (m *Migrator) Status(ctx context.Context, w io.Writer) error {
 
 // Close releases the migrator's database handle (not the pool).
 func (m *Migrator) Close() error { return m.db.Close() }
+
+// MigrateUp applies every pending migration on pool.
+func MigrateUp(ctx context.Context, pool *pgxpool.Pool) error {
+	m, err := NewMigrator(pool)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Up(ctx)
+}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/fhir/spec"
-	"github.com/jackc/pgx/v5"
 )
 
 const (
@@ -19,11 +18,6 @@ WHERE shard_key = $1 AND type = $2 AND id = $3`
 WHERE shard_key = $1 AND type = $2 AND id = $3 AND version_id = $4`
 )
 
-// querier is what both a pool and a transaction offer.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // Read returns the current version of typ/id: fhir.ErrNotFound when it never
 // existed, and the deletion version with fhir.ErrGone when it is deleted.
 func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error) {
@@ -33,7 +27,7 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error)
 		return nil, translate(what, err)
 	}
 	v := &fhir.Version{Type: typ, ID: id}
-	if err := s.pool.QueryRow(ctx, readCurrent, shard, typ, id).Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content); err != nil {
+	if err := s.q().QueryRow(ctx, readCurrent, shard, typ, id).Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content); err != nil {
 		return nil, translate(what, err)
 	}
 	if v.Deleted {
@@ -50,7 +44,7 @@ func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Ver
 	if err != nil {
 		return nil, translate(what, err)
 	}
-	v, err := readVersion(ctx, s.pool, shard, typ, id, vid)
+	v, err := readVersion(ctx, s.q(), shard, typ, id, vid)
 	if err != nil {
 		return nil, translate(what, err)
 	}
@@ -60,7 +54,7 @@ func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Ver
 	return v, nil
 }
 
-func readVersion(ctx context.Context, q querier, shard, typ, id string, vid int64) (*fhir.Version, error) {
+func readVersion(ctx context.Context, q db, shard, typ, id string, vid int64) (*fhir.Version, error) {
 	v := &fhir.Version{Type: typ, ID: id}
 	err := q.QueryRow(ctx, readHistoryVersion, shard, typ, id, vid).Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content)
 	if err != nil {
@@ -77,6 +71,6 @@ func (s *Store) shardOf(ctx context.Context, typ, id string) (string, error) {
 		return id, nil
 	}
 	var shard string
-	err := s.pool.QueryRow(ctx, lookupShard, id, typ).Scan(&shard)
+	err := s.q().QueryRow(ctx, lookupShard, id, typ).Scan(&shard)
 	return shard, err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/search/extract"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -30,10 +31,12 @@ WHERE shard_key = $1 AND type = $2 AND id = $3`
 VALUES ($1, $2, $3, $4, $5, $6, $7)`
 )
 
-// Create stores r as version 1 under a new server-assigned id. r.ID is
-// overwritten, as the FHIR create interaction requires.
+// Create stores r as version 1 under r.ID, or under a new id when r.ID is
+// empty; an id that is taken is fhir.ErrConflict.
 func (s *Store) Create(ctx context.Context, r *fhir.Resource) (*fhir.Version, error) {
-	r.ID = uuid.NewString()
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
 	var v *fhir.Version
 	err := s.inTx(ctx, "create "+r.Type, func(tx pgx.Tx) error {
 		var err error
@@ -81,7 +84,7 @@ func createTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource) (*fhir.Version, 
 	if err != nil {
 		return nil, err
 	}
-	return v, writeVersion(ctx, tx, shard, v, insertCurrent)
+	return v, writeVersion(ctx, tx, shard, v, insertCurrent, "", extract.Extract(r))
 }
 
 func updateTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource, ifMatch int64) (*fhir.Version, bool, error) {
@@ -115,7 +118,7 @@ func updateTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource, ifMatch int64) (
 			return nil, false, err
 		}
 	}
-	return v, deleted, writeVersion(ctx, tx, shard, v, updateCurrent)
+	return v, deleted, writeVersion(ctx, tx, shard, v, updateCurrent, oldShard, extract.Extract(r))
 }
 
 func deleteTx(ctx context.Context, tx pgx.Tx, typ, id string, ifMatch int64) (*fhir.Version, error) {
@@ -135,12 +138,13 @@ func deleteTx(ctx context.Context, tx pgx.Tx, typ, id string, ifMatch int64) (*f
 		return readVersion(ctx, tx, shard, typ, id, cur)
 	}
 	v := &fhir.Version{Type: typ, ID: id, VersionID: cur + 1, LastUpdated: now(), Deleted: true}
-	return v, writeVersion(ctx, tx, shard, v, updateCurrent)
+	return v, writeVersion(ctx, tx, shard, v, updateCurrent, shard, nil)
 }
 
 // writeVersion writes v as the current row (with current, an INSERT or an
-// UPDATE statement) and appends it to the history, in one round trip.
-func writeVersion(ctx context.Context, tx pgx.Tx, shard string, v *fhir.Version, current string) error {
+// UPDATE statement), appends it to the history and replaces the resource's
+// index rows (those under oldShard, when not empty, by x), in one round trip.
+func writeVersion(ctx context.Context, tx pgx.Tx, shard string, v *fhir.Version, current, oldShard string, x *extract.Index) error {
 	var content any // a SQL NULL for deletions
 	if !v.Deleted {
 		content = string(v.Content)
@@ -148,6 +152,12 @@ func writeVersion(ctx context.Context, tx pgx.Tx, shard string, v *fhir.Version,
 	b := &pgx.Batch{}
 	b.Queue(current, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
 	b.Queue(insertHistory, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
+	if oldShard != "" {
+		queueDeleteIndex(b, oldShard, v.Type, v.ID)
+	}
+	if x != nil {
+		queueIndex(b, shard, v.Type, v.ID, x)
+	}
 	return tx.SendBatch(ctx, b).Close()
 }
 

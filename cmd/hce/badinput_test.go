@@ -41,7 +41,7 @@ func TestBadInput(t *testing.T) {
 		{"id mismatch", "PUT", "/fhir/Patient/bad-4", `{"resourceType":"Patient","id":"other"}`, fj, 400, []string{"other", "bad-4"}},
 		{"id missing on update", "PUT", "/fhir/Patient/bad-5", `{"resourceType":"Patient"}`, fj, 400, []string{"id"}},
 		{"body over limit", "POST", "/fhir/Patient", big, fj, 413, []string{"limit"}},
-		{"method not allowed", "PUT", "/fhir/Patient", `{"resourceType":"Patient"}`, fj, 405, nil},
+		{"method not allowed", "PATCH", "/fhir/Patient", `[]`, "application/json-patch+json", 405, nil},
 		{"unknown route", "GET", "/fhir/Patient/1/_history/1/extra", ``, "", 404, nil},
 	}
 	for _, tt := range tests {

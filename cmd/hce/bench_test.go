@@ -56,7 +56,7 @@ func BenchmarkRead(b *testing.B) {
 }
 
 func benchServer(b *testing.B) string {
-	pool := testdb.Pool(b)
+	pool := testdb.Pool(b, store.MigrateUp)
 	srv := httptest.NewServer(newServer(store.New(pool), rest.Options{}, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	b.Cleanup(srv.Close)
 	return srv.URL

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // errUsage means the flags were wrong; the flag package has said why.
@@ -46,9 +47,16 @@ func parse(fs *flag.FlagSet, args []string) error {
 type dbFlags struct {
 	databaseURL string
 	dataDir     string
+	shardCount  int
+	// Failure bounds: a request that needs an unreachable node fails fast.
+	statementTimeout time.Duration
+	nodeTimeout      time.Duration
 }
 
 func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.databaseURL, "database-url", "", "PostgreSQL or Citus coordinator URL (env HCE_DATABASE_URL); empty runs an embedded PostgreSQL in --data-dir")
 	fs.StringVar(&d.dataDir, "data-dir", "./.hce", "directory of the embedded PostgreSQL (env HCE_DATA_DIR)")
+	fs.DurationVar(&d.statementTimeout, "statement-timeout", 30*time.Second, "longest a database statement may run (env HCE_STATEMENT_TIMEOUT)")
+	fs.DurationVar(&d.nodeTimeout, "node-timeout", 5*time.Second, "how long to wait when connecting to the database, and on Citus from the coordinator to a worker (env HCE_NODE_TIMEOUT)")
+	fs.IntVar(&d.shardCount, "shard-count", 32, "shards per distributed table when migrations distribute the tables on Citus (env HCE_SHARD_COUNT)")
 }

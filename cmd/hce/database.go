@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
+	"strconv"
 
 	"github.com/exaring/otelpgx"
 	"github.com/hce-fhir/hce/embedpg"
@@ -37,8 +37,20 @@ func openDatabase(ctx context.Context, d dbFlags, log *slog.Logger) (*database, 
 		return nil, fmt.Errorf("database url: %w", err)
 	}
 	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if d.shardCount > 0 {
+		// Read by the migration that distributes the tables on Citus.
+		cfg.ConnConfig.RuntimeParams["hce.shard_count"] = strconv.Itoa(d.shardCount)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 && d.nodeTimeout > 0 {
+		cfg.ConnConfig.ConnectTimeout = d.nodeTimeout
+	}
+	if d.statementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(d.statementTimeout.Milliseconds(), 10)
+	}
+	if d.nodeTimeout > 0 {
+		// Citus's own timeout for coordinator-to-worker connections; a plain
+		// PostgreSQL keeps it as an unused placeholder setting.
+		cfg.ConnConfig.RuntimeParams["citus.node_connection_timeout"] = strconv.FormatInt(d.nodeTimeout.Milliseconds(), 10)
 	}
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		db.close()

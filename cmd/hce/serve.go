@@ -87,12 +87,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func migrateUp(ctx context.Context, db *database) error {
-	m, err := store.NewMigrator(db.pool)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	return m.Up(ctx)
+	return store.MigrateUp(ctx, db.pool)
 }
 
 // newServer wires the store into the FHIR API, with tracing, request ids and
@@ -116,6 +111,6 @@ func newServer(st *store.Store, opt rest.Options, reg *prometheus.Registry, log 
 			return nil
 		},
 	}))
-	rest.NewHandler(st, st, opt).Register(e, reg, reg)
+	rest.NewHandler(repository{st}, st, opt).Register(e, reg, reg)
 	return e
 }

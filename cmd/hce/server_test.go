@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 // testServer starts HCE over real HTTP on the test database.
 func testServer(t *testing.T, opt rest.Options) *client {
 	t.Helper()
-	pool := testdb.Pool(t)
+	pool := testdb.Pool(t, store.MigrateUp)
 	e := newServer(store.New(pool), opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)

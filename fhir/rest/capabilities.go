@@ -54,4 +54,3 @@ func (h *Handler) capabilityStatement() map[string]any {
 		}},
 	}
 }
-

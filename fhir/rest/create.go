@@ -19,7 +19,13 @@ func (h *Handler) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.repo.Create(c.Request().Context(), r)
+	if cond := c.Request().Header.Get("If-None-Exist"); cond != "" {
+		return h.conditionalCreate(c, r, cond)
+	}
+	// The server assigns the id: one in the body is ignored, except the one
+	// a transaction assigned in advance to resolve urn:uuid references.
+	r.ID, _ = c.Request().Context().Value(assignedID{}).(string)
+	v, err := h.repoOf(c).Create(c.Request().Context(), r)
 	if err != nil {
 		return err
 	}

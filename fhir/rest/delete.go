@@ -23,7 +23,7 @@ func (h *Handler) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.repo.Delete(c.Request().Context(), typ, id, match)
+	v, err := h.repoOf(c).Delete(c.Request().Context(), typ, id, match)
 	if errors.Is(err, fhir.ErrNotFound) && match == 0 {
 		return c.NoContent(http.StatusNoContent)
 	}

@@ -30,6 +30,10 @@ func status(err error) (int, []fhir.Issue) {
 	if errors.As(err, &he) {
 		return he.status, []fhir.Issue{he.issue}
 	}
+	var si *statusIssues
+	if errors.As(err, &si) {
+		return si.status, si.issues
+	}
 	var ee *echo.HTTPError
 	if errors.As(err, &ee) {
 		code := "processing"

@@ -17,13 +17,17 @@ type Options struct {
 	DefaultCount, MaxCount int
 	// Version is the software version reported in the CapabilityStatement.
 	Version string
+	// DeleteMultiple lets a conditional delete remove every match instead of
+	// answering 412 when several resources match.
+	DeleteMultiple bool
 }
 
 // Handler serves the FHIR API over a Repository.
 type Handler struct {
-	repo Repository
-	ops  Operations
-	opt  Options
+	repo  Repository
+	ops   Operations
+	opt   Options
+	inner *echo.Echo // serves the entries of batch and transaction Bundles
 }
 
 // NewHandler returns a Handler; zero options get defaults (64 MiB bodies,

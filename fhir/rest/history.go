@@ -52,7 +52,7 @@ func (h *Handler) history(c echo.Context, typ, id string) error {
 		}
 		q.Since = t
 	}
-	versions, next, err := h.repo.History(c.Request().Context(), q)
+	versions, next, err := h.repoOf(c).History(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

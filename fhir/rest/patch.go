@@ -35,7 +35,7 @@ func (h *Handler) patch(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	for attempt := 0; ; attempt++ {
-		cur, err := h.repo.Read(ctx, typ, id)
+		cur, err := h.repoOf(c).Read(ctx, typ, id)
 		if err != nil {
 			return err
 		}

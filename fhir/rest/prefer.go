@@ -34,7 +34,7 @@ func parseETag(header, value string) (int64, error) {
 	v = strings.Trim(v, `"`)
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 {
-		return 0, fhir.Invalid(header+" "+strconv.Quote(value)+` is not a version entity tag such as W/"3"`)
+		return 0, fhir.Invalid(header + " " + strconv.Quote(value) + ` is not a version entity tag such as W/"3"`)
 	}
 	return n, nil
 }

@@ -22,7 +22,7 @@ func (h *Handler) read(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.repo.Read(c.Request().Context(), typ, id)
+	v, err := h.repoOf(c).Read(c.Request().Context(), typ, id)
 	return h.renderRead(c, v, err)
 }
 
@@ -44,7 +44,7 @@ func (h *Handler) vread(c echo.Context) error {
 	if err != nil || vid < 1 {
 		return fhir.Invalid("invalid version id " + c.Param("vid"))
 	}
-	v, err := h.repo.VRead(c.Request().Context(), typ, id, vid)
+	v, err := h.repoOf(c).VRead(c.Request().Context(), typ, id, vid)
 	return h.renderRead(c, v, err)
 }
 

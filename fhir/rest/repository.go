@@ -2,8 +2,11 @@ package rest
 
 import (
 	"context"
+	"net/url"
+	"time"
 
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/search"
 )
 
 // Repository is the storage the REST layer needs. Errors wrap the fhir
@@ -16,6 +19,23 @@ type Repository interface {
 	Update(ctx context.Context, r *fhir.Resource, ifMatch int64) (v *fhir.Version, created bool, err error)
 	Delete(ctx context.Context, typ, id string, ifMatch int64) (*fhir.Version, error)
 	History(ctx context.Context, q fhir.HistoryQuery) ([]*fhir.Version, string, error)
+	// Search runs a parsed search; patient, when set, restricts it to that
+	// patient's compartment.
+	Search(ctx context.Context, q *search.Query, patient string) (*SearchResult, error)
+	// Everything returns one page of Patient/{id}/$everything: resources
+	// after the cursor "Type/id", and the cursor of the next page.
+	Everything(ctx context.Context, patient string, since time.Time, types []string, count int, after string) ([]*fhir.Version, string, error)
+	// Match returns the ids of the live resources of typ that the search
+	// criteria select, at most limit of them (0: all); conditional
+	// interactions and references are built on it.
+	Match(ctx context.Context, typ string, criteria url.Values, limit int) ([]string, error)
+	// Lock takes a lock on key until the end of the surrounding transaction
+	// (or at once released outside one): conditional creates and updates
+	// lock their criteria so that concurrent ones cannot both create.
+	Lock(ctx context.Context, key string) error
+	// Transaction runs fn with a Repository whose reads and writes form one
+	// database transaction, committed when fn returns nil.
+	Transaction(ctx context.Context, fn func(Repository) error) error
 }
 
 // Operations is what the operations endpoints need from the deployment.

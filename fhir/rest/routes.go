@@ -20,7 +20,18 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{})))
 	e.GET("/admin/cluster", h.cluster)
+	h.fhirRoutes(e)
 
+	// Bundle entries are dispatched to a second router with the same FHIR
+	// routes but without logging and metrics middleware: the Bundle itself is
+	// the request that is logged and measured.
+	h.inner = echo.New()
+	h.inner.HTTPErrorHandler = handleError
+	h.fhirRoutes(h.inner)
+}
+
+// fhirRoutes installs the FHIR API under /fhir.
+func (h *Handler) fhirRoutes(e *echo.Echo) {
 	// Middleware is attached per route, not to a group: a group's catch-all
 	// would turn 405 Method Not Allowed into 404.
 	limit := bodyLimit(h.opt.MaxBodyBytes)
@@ -33,8 +44,14 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 		})
 	}
 	route(http.MethodGet, "/metadata", "capabilities", h.capabilities)
+	route(http.MethodPost, "", "batch/transaction", h.bundle)
+	route(http.MethodPost, "/", "batch/transaction", h.bundle)
 	route(http.MethodGet, "/_history", "history-system", h.historySystem)
 	route(http.MethodPost, "/:type", "create", h.create)
+	route(http.MethodGet, "/:type", "search-type", h.searchType)
+	route(http.MethodPost, "/:type/_search", "search-type", h.searchType)
+	route(http.MethodPut, "/:type", "update-conditional", h.conditionalUpdate)
+	route(http.MethodDelete, "/:type", "delete-conditional", h.conditionalDelete)
 	route(http.MethodGet, "/:type/_history", "history-type", h.historyType)
 	route(http.MethodGet, "/:type/:id", "read", h.read)
 	route(http.MethodPut, "/:type/:id", "update", h.update)
@@ -42,4 +59,6 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	route(http.MethodDelete, "/:type/:id", "delete", h.delete)
 	route(http.MethodGet, "/:type/:id/_history", "history-instance", h.historyInstance)
 	route(http.MethodGet, "/:type/:id/_history/:vid", "vread", h.vread)
+	route(http.MethodGet, "/:type/:id/$everything", "everything", h.everything)
+	route(http.MethodGet, "/:type/:id/:comp", "search-compartment", h.searchCompartment)
 }

@@ -38,7 +38,7 @@ func (h *Handler) update(c echo.Context) error {
 
 // store writes r as an update and answers 201 when it created the resource.
 func (h *Handler) store(c echo.Context, r *fhir.Resource, match int64) error {
-	v, created, err := h.repo.Update(c.Request().Context(), r, match)
+	v, created, err := h.repoOf(c).Update(c.Request().Context(), r, match)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/hce-fhir/hce/embedpg"
-	"github.com/hce-fhir/hce/store"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -63,9 +62,10 @@ func URL(t testing.TB) string {
 	return url
 }
 
-// Pool returns a pool on the test database with HCE's migrations applied.
-// It is closed when the test ends.
-func Pool(t testing.TB) *pgxpool.Pool {
+// Pool returns a pool on the test database, closed when the test ends, with
+// the schema brought up by migrate (the store's migrator: this package cannot
+// import the store, whose own tests use it).
+func Pool(t testing.TB, migrate func(context.Context, *pgxpool.Pool) error) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, URL(t))
@@ -73,13 +73,8 @@ func Pool(t testing.TB) *pgxpool.Pool {
 		t.Fatalf("test database: %v", err)
 	}
 	t.Cleanup(pool.Close)
-	m, err := store.NewMigrator(pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Up(ctx); err != nil {
-		t.Fatal(err)
+	if err := migrate(ctx, pool); err != nil {
+		t.Fatalf("migrations: %v", err)
 	}
 	return pool
 }

@@ -1,0 +1,408 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/hce-fhir/hce/fhir"
+	"github.com/labstack/echo/v4"
+)
+
+// Context keys of requests that a Bundle dispatches to the API itself.
+type (
+	// txRepo carries the Repository of the surrounding transaction.
+	txRepo struct{}
+	// assignedID carries the id a transaction assigned to a POST entry in
+	// advance, so that urn:uuid references to it could be rewritten.
+	assignedID struct{}
+)
+
+// repoOf returns the Repository a request works on: the transaction's when
+// the request is an entry of a transaction Bundle.
+func (h *Handler) repoOf(c echo.Context) Repository {
+	if r, ok := c.Request().Context().Value(txRepo{}).(Repository); ok {
+		return r
+	}
+	return h.repo
+}
+
+// entry is one Bundle.entry of a batch or transaction, as HCE processes it.
+type entry struct {
+	index    int
+	fullURL  string
+	method   string
+	url      string
+	resource map[string]any
+	header   http.Header // If-Match, If-None-Match, If-None-Exist, If-Modified-Since
+	id       string      // the id assigned to a POST in advance
+	// existing is set when a POST's ifNoneExist matched: nothing is created.
+	existing string
+}
+
+// methodOrder is the order in which R4 processes a transaction's entries
+// (http.html#trules): deletes, creates, updates and patches, then reads.
+var methodOrder = map[string]int{"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+// bundle implements batch and transaction (https://hl7.org/fhir/R4/http.html#transaction):
+// POST of a Bundle to the base. Each entry is dispatched to the API itself, so
+// an entry behaves exactly like the same request sent alone; a transaction
+// runs them all in one database transaction and stores nothing if one fails.
+func (h *Handler) bundle(c echo.Context) error {
+	body, err := readBody(c, resourceTypes...)
+	if err != nil {
+		return err
+	}
+	r, err := fhir.Parse(body)
+	if err != nil {
+		return err
+	}
+	if r.Type != "Bundle" {
+		return fhir.Invalid("POST to the base takes a Bundle of type batch or transaction, not "+r.Type, "resourceType")
+	}
+	kind, _ := r.Content["type"].(string)
+	if kind != "batch" && kind != "transaction" {
+		return fhir.Invalid(`Bundle.type must be "batch" or "transaction", not `+strconv.Quote(kind), "Bundle.type")
+	}
+	entries, err := bundleEntries(r.Content)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	responses := make([]fhir.BundleEntry, len(entries))
+	if kind == "batch" {
+		// Each entry of a batch is its own transaction.
+		for _, e := range processingOrder(entries) {
+			err := h.repo.Transaction(ctx, func(repo Repository) error {
+				if err := h.resolve(ctx, repo, entries, e); err != nil {
+					return err
+				}
+				var err error
+				responses[e.index], err = h.dispatch(ctx, repo, c, e)
+				return err
+			})
+			if err != nil {
+				responses[e.index] = errorEntry(err)
+			}
+		}
+	} else {
+		err = h.repo.Transaction(ctx, func(repo Repository) error {
+			for _, e := range processingOrder(entries) {
+				if err := h.resolve(ctx, repo, entries, e); err != nil {
+					return entryError(e, err)
+				}
+			}
+			for _, e := range processingOrder(entries) {
+				resp, err := h.dispatch(ctx, repo, c, e)
+				if err != nil {
+					return entryError(e, err)
+				}
+				responses[e.index] = resp
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return writeJSON(c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", ID: uuid.NewString(),
+		Type: kind + "-response", Entry: responses})
+}
+
+// bundleEntries reads the entries' requests; a malformed one fails the Bundle.
+func bundleEntries(doc map[string]any) ([]*entry, error) {
+	raw, _ := doc["entry"].([]any)
+	entries := make([]*entry, 0, len(raw))
+	for i, item := range raw {
+		m, _ := item.(map[string]any)
+		path := fmt.Sprintf("Bundle.entry[%d]", i)
+		req, _ := m["request"].(map[string]any)
+		if req == nil {
+			return nil, fhir.Invalid("entry has no request", path+".request")
+		}
+		e := &entry{index: i, header: http.Header{}}
+		e.fullURL, _ = m["fullUrl"].(string)
+		e.method, _ = req["method"].(string)
+		e.url, _ = req["url"].(string)
+		e.resource, _ = m["resource"].(map[string]any)
+		if _, ok := methodOrder[e.method]; !ok {
+			return nil, fhir.Invalid("unsupported request method "+strconv.Quote(e.method), path+".request.method")
+		}
+		e.url = strings.TrimPrefix(e.url, "/")
+		if e.url == "" {
+			return nil, fhir.Invalid("entry has no request.url", path+".request.url")
+		}
+		if (e.method == "POST" || e.method == "PUT") && e.resource == nil {
+			return nil, fhir.Invalid(e.method+" entry has no resource", path+".resource")
+		}
+		for field, header := range map[string]string{"ifMatch": "If-Match", "ifNoneMatch": "If-None-Match",
+			"ifNoneExist": "If-None-Exist", "ifModifiedSince": "If-Modified-Since"} {
+			if v, ok := req[field].(string); ok {
+				e.header.Set(header, v)
+			}
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
+
+// processingOrder sorts entries by method as R4 requires, stable otherwise.
+func processingOrder(entries []*entry) []*entry {
+	out := append([]*entry(nil), entries...)
+	sort.SliceStable(out, func(i, j int) bool { return methodOrder[out[i].method] < methodOrder[out[j].method] })
+	return out
+}
+
+// resolve prepares e before any entry runs: a POST gets its id (or, when its
+// ifNoneExist matches, the id of the match), and every reference in e's
+// resource to another entry's fullUrl or to a search (Type?criteria) becomes
+// Type/id.
+func (h *Handler) resolve(ctx context.Context, repo Repository, all []*entry, e *entry) error {
+	if e.method == "POST" && e.id == "" && e.existing == "" {
+		typ, _ := e.resource["resourceType"].(string)
+		if cond := e.header.Get("If-None-Exist"); cond != "" {
+			if err := repo.Lock(ctx, typ+"?"+cond); err != nil {
+				return err
+			}
+			ids, err := h.match(ctx, repo, typ, cond, 2)
+			if err != nil {
+				return err
+			}
+			if len(ids) > 1 {
+				return fhir.Errorf(fhir.ErrPreconditionFailed, "multiple-matches", "ifNoneExist "+cond+" matches more than one "+typ)
+			}
+			if len(ids) == 1 {
+				e.existing = typ + "/" + ids[0]
+				return nil
+			}
+		}
+		e.id = uuid.NewString()
+	}
+	if e.resource == nil {
+		return nil
+	}
+	targets := map[string]string{}
+	for _, o := range all {
+		if o.fullURL == "" {
+			continue
+		}
+		switch {
+		case o.existing != "":
+			targets[o.fullURL] = o.existing
+		case o.method == "POST" && o.id != "":
+			typ, _ := o.resource["resourceType"].(string)
+			targets[o.fullURL] = typ + "/" + o.id
+		case o.method == "PUT" && !strings.Contains(o.url, "?"):
+			targets[o.fullURL] = o.url
+		}
+	}
+	var err error
+	walkReferences(e.resource, func(ref string) string {
+		if err != nil {
+			return ref
+		}
+		if t, ok := targets[ref]; ok {
+			return t
+		}
+		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
+			// A batch processes its own entries first; one that is not in
+			// this Bundle cannot be resolved.
+			if later := laterPost(all, ref); later != nil {
+				typ, _ := later.resource["resourceType"].(string)
+				if rerr := h.resolve(ctx, repo, all, later); rerr != nil {
+					err = rerr
+					return ref
+				}
+				target := typ + "/" + later.id
+				if later.existing != "" {
+					target = later.existing
+				}
+				targets[ref] = target
+				return target
+			}
+			err = fhir.Invalid("reference " + ref + " names no entry of this Bundle")
+			return ref
+		}
+		if typ, query, ok := strings.Cut(ref, "?"); ok && fhir.IsResourceType(typ) {
+			ids, merr := h.match(ctx, repo, typ, query, 2)
+			switch {
+			case merr != nil:
+				err = merr
+			case len(ids) == 0:
+				err = fhir.Errorf(fhir.ErrNotFound, "not-found", "conditional reference "+ref+" matches no resource")
+			case len(ids) > 1:
+				err = fhir.Errorf(fhir.ErrPreconditionFailed, "multiple-matches", "conditional reference "+ref+" matches more than one resource")
+			default:
+				return typ + "/" + ids[0]
+			}
+		}
+		return ref
+	})
+	return err
+}
+
+// laterPost finds the POST entry with fullUrl ref that has no id yet.
+func laterPost(all []*entry, ref string) *entry {
+	for _, o := range all {
+		if o.fullURL == ref && o.method == "POST" && o.id == "" && o.existing == "" {
+			return o
+		}
+	}
+	return nil
+}
+
+// walkReferences calls fn on every Reference.reference in v, at any depth
+// (extensions and contained resources included), replacing it by the result.
+func walkReferences(v any, fn func(string) string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if s, ok := val.(string); ok && k == "reference" {
+				x[k] = fn(s)
+				continue
+			}
+			walkReferences(val, fn)
+		}
+	case []any:
+		for _, item := range x {
+			walkReferences(item, fn)
+		}
+	}
+}
+
+// dispatch runs one entry through the API and turns the answer into a
+// response entry; a 4xx or 5xx answer comes back as an error.
+func (h *Handler) dispatch(ctx context.Context, repo Repository, c echo.Context, e *entry) (fhir.BundleEntry, error) {
+	if e.existing != "" {
+		typ, id, _ := strings.Cut(e.existing, "/")
+		v, err := repo.Read(ctx, typ, id)
+		if err != nil {
+			return fhir.BundleEntry{}, err
+		}
+		return fhir.BundleEntry{FullURL: baseURL(c) + "/" + e.existing, Resource: v.Content,
+			Response: &fhir.BundleResponse{Status: "200 OK", Location: e.existing + "/_history/" + strconv.FormatInt(v.VersionID, 10),
+				Etag: v.ETag(), LastModified: fhir.FormatInstant(v.LastUpdated)}}, nil
+	}
+	var body []byte
+	if e.resource != nil {
+		var err error
+		if body, err = json.Marshal(e.resource); err != nil {
+			return fhir.BundleEntry{}, fhir.Invalid("cannot encode the entry's resource")
+		}
+	}
+	rctx := context.WithValue(ctx, txRepo{}, repo)
+	if e.method == "POST" && e.id != "" {
+		rctx = context.WithValue(rctx, assignedID{}, e.id)
+	}
+	req := httptest.NewRequestWithContext(rctx, e.method, "/fhir/"+e.url, bytes.NewReader(body))
+	req.Host = c.Request().Host
+	req.Header = e.header.Clone()
+	req.Header.Set("Accept", mimeFHIRJSON)
+	if body != nil {
+		req.Header.Set("Content-Type", mimeFHIRJSON)
+	}
+	if e.method == "PATCH" {
+		req.Header.Set("Content-Type", mimeJSONPatch)
+	}
+	rec := httptest.NewRecorder()
+	h.inner.ServeHTTP(rec, req)
+	res := rec.Result()
+	if res.StatusCode >= 400 {
+		return fhir.BundleEntry{}, responseError(res.StatusCode, rec.Body.Bytes())
+	}
+	out := fhir.BundleEntry{Response: &fhir.BundleResponse{
+		Status:       strconv.Itoa(res.StatusCode) + " " + http.StatusText(res.StatusCode),
+		Location:     relativeLocation(res.Header.Get("Location")),
+		Etag:         res.Header.Get("ETag"),
+		LastModified: lastModified(res.Header.Get("Last-Modified")),
+	}}
+	if rec.Body.Len() > 0 {
+		out.Resource = json.RawMessage(rec.Body.Bytes())
+	}
+	if loc := out.Response.Location; loc != "" {
+		out.FullURL = baseURL(c) + "/" + strings.Split(loc, "/_history/")[0]
+	}
+	return out, nil
+}
+
+// responseError rebuilds the error a dispatched request answered with.
+func responseError(code int, body []byte) error {
+	var oo struct {
+		Issue []fhir.Issue `json:"issue"`
+	}
+	_ = json.Unmarshal(body, &oo)
+	return &statusIssues{status: code, issues: oo.Issue}
+}
+
+// statusIssues is an entry's failure: its HTTP status and its issues.
+type statusIssues struct {
+	status int
+	issues []fhir.Issue
+}
+
+func (e *statusIssues) Error() string {
+	parts := []string{http.StatusText(e.status)}
+	for _, is := range e.issues {
+		parts = append(parts, is.Diagnostics)
+	}
+	return strings.Join(parts, ": ")
+}
+
+// entryError names the failing entry of a transaction in the outcome.
+func entryError(e *entry, err error) error {
+	code, issues := status(err)
+	var si *statusIssues
+	if errors.As(err, &si) {
+		code, issues = si.status, si.issues
+	}
+	where := fmt.Sprintf("Bundle.entry[%d]", e.index)
+	name := where
+	if e.fullURL != "" {
+		name += " (" + e.fullURL + ")"
+	}
+	out := make([]fhir.Issue, 0, len(issues))
+	for _, is := range issues {
+		is.Diagnostics = name + " " + e.method + " " + e.url + ": " + is.Diagnostics
+		is.Expression = append([]string{where}, is.Expression...)
+		out = append(out, is)
+	}
+	if len(out) == 0 {
+		out = append(out, fhir.Issue{Severity: "error", Code: "processing", Diagnostics: name + " failed", Expression: []string{where}})
+	}
+	return &statusIssues{status: code, issues: out}
+}
+
+// errorEntry is a batch's response entry for a failed entry.
+func errorEntry(err error) fhir.BundleEntry {
+	code, issues := status(err)
+	var si *statusIssues
+	if errors.As(err, &si) {
+		code, issues = si.status, si.issues
+	}
+	oo, _ := json.Marshal(fhir.NewOperationOutcome(issues...))
+	return fhir.BundleEntry{Response: &fhir.BundleResponse{Status: strconv.Itoa(code) + " " + http.StatusText(code), Outcome: oo}}
+}
+
+// relativeLocation strips the base from a Location header.
+func relativeLocation(loc string) string {
+	if i := strings.Index(loc, "/fhir/"); i >= 0 {
+		return loc[i+len("/fhir/"):]
+	}
+	return loc
+}
+
+// lastModified turns an HTTP date into a FHIR instant.
+func lastModified(h string) string {
+	if t, err := http.ParseTime(h); err == nil {
+		return fhir.FormatInstant(t)
+	}
+	return ""
+}

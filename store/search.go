@@ -1,0 +1,622 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/fhir/spec"
+	"github.com/hce-fhir/hce/search"
+	"github.com/jackc/pgx/v5"
+)
+
+// maxIncluded caps the resources one _include or _revinclude adds to a page.
+const maxIncluded = 1000
+
+// SearchResult is one page of a search.
+type SearchResult struct {
+	// Matches are the page's resources, in order.
+	Matches []*fhir.Version
+	// Included are the resources _include and _revinclude added.
+	Included []*fhir.Version
+	// Total is the number of matches when it was counted or estimated.
+	Total *int
+	// Next is the cursor of the next page; "" on the last page.
+	Next string
+}
+
+// Scope narrows a search to one patient's compartment (Patient/{id}/{type}).
+type Scope struct {
+	Patient string
+}
+
+// Search runs q, restricted to scope when scope.Patient is set.
+func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*SearchResult, error) {
+	what := "search " + q.Type
+	b := &sqlBuilder{}
+	typ := b.arg(q.Type)
+	where, err := b.where("r", q.Type, q.Filters)
+	if err != nil {
+		return nil, err
+	}
+	where = `r.type = ` + typ + ` AND NOT r.deleted AND ` + where
+	if scope.Patient != "" {
+		where = and(where, b.compartment("r", q.Type, scope.Patient))
+	}
+	res := &SearchResult{}
+	if q.Total == search.TotalAccurate || q.Summary == search.SummaryCount {
+		n, err := s.count(ctx, b, where)
+		if err != nil {
+			return nil, translate(what, err)
+		}
+		res.Total = &n
+	} else if q.Total == search.TotalEstimate {
+		n, err := s.estimate(ctx, b, where)
+		if err != nil {
+			return nil, translate(what, err)
+		}
+		res.Total = &n
+	}
+	if q.Count == 0 || q.Summary == search.SummaryCount {
+		return res, nil
+	}
+	keys, err := sortKeys(b, q)
+	if err != nil {
+		return nil, err
+	}
+	sql, err := b.page(q, where, keys)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q().Query(ctx, sql, b.args...)
+	if err != nil {
+		return nil, translate(what, err)
+	}
+	type row struct {
+		v      *fhir.Version
+		shard  string
+		values []string
+	}
+	var page []row
+	err = forEach(rows, func(r pgx.Rows) error {
+		v := &fhir.Version{Type: q.Type}
+		vals := make([]*string, len(keys))
+		var shard string
+		dest := []any{&v.ID, &v.VersionID, &v.LastUpdated, &v.Content, &shard}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := r.Scan(dest...); err != nil {
+			return err
+		}
+		texts := make([]string, len(vals))
+		for i, p := range vals {
+			if p != nil {
+				texts[i] = *p
+			}
+		}
+		page = append(page, row{v: v, shard: shard, values: texts})
+		return nil
+	})
+	if err != nil {
+		return nil, translate(what, err)
+	}
+	if len(page) > q.Count {
+		page = page[:q.Count]
+		last := page[len(page)-1]
+		res.Next = encodeCursor(last.values, last.v.ID)
+	}
+	refs := make([]resourceKey, 0, len(page))
+	for _, r := range page {
+		res.Matches = append(res.Matches, r.v)
+		refs = append(refs, resourceKey{shard: r.shard, typ: q.Type, id: r.v.ID})
+	}
+	if res.Total == nil && q.Cursor == "" && res.Next == "" && q.Total != search.TotalNone {
+		n := len(page) // the first page is the only page: the total is known
+		res.Total = &n
+	}
+	if len(refs) > 0 && (len(q.Includes) > 0 || len(q.RevIncludes) > 0) {
+		if res.Included, err = s.include(ctx, q, refs); err != nil {
+			return nil, translate(what, err)
+		}
+	}
+	return res, nil
+}
+
+// Match returns the ids of the live resources of typ matching criteria, at
+// most limit (0: all): the basis of conditional create, update, delete and
+// conditional references. Unknown parameters are an error here, since
+// ignoring one would match too much.
+func (s *Store) Match(ctx context.Context, typ string, criteria url.Values, limit int) ([]string, error) {
+	q, err := search.Parse(typ, criteria, search.Options{Strict: true, MaxCount: 1 << 30, DefaultCount: 1 << 30})
+	if err != nil {
+		return nil, err
+	}
+	b := &sqlBuilder{}
+	where, err := b.where("r", typ, q.Filters)
+	if err != nil {
+		return nil, err
+	}
+	sql := `SELECT r.id FROM resources r WHERE r.type = ` + b.arg(typ) + ` AND NOT r.deleted AND ` + where
+	if limit > 0 {
+		sql += ` LIMIT ` + b.arg(limit)
+	}
+	rows, err := s.q().Query(ctx, sql, b.args...)
+	if err != nil {
+		return nil, translate("match "+typ, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, translate("match "+typ, err)
+}
+
+// where compiles filters on the resource alias r of type typ.
+func (b *sqlBuilder) where(r, typ string, filters []search.Filter) (string, error) {
+	conds := make([]string, 0, len(filters))
+	for _, f := range filters {
+		c, err := b.filter(r, typ, f)
+		if err != nil {
+			return "", err
+		}
+		conds = append(conds, c)
+	}
+	return and(conds...), nil
+}
+
+// compartment restricts alias r to the Patient compartment of patient: the
+// patient's shard, and a compartment reference to the patient (or the
+// patient itself).
+func (b *sqlBuilder) compartment(r, typ, patient string) string {
+	shard := r + ".shard_key = " + b.arg(patient)
+	if typ == "Patient" {
+		return and(shard, r+".id = "+b.arg(patient))
+	}
+	params := spec.PatientCompartment(typ)
+	if len(params) == 0 {
+		return "false"
+	}
+	i := b.alias("c")
+	return and(shard, `EXISTS (SELECT 1 FROM idx_reference `+i+` WHERE `+sameResource(i, r)+
+		` AND `+i+`.param = ANY(`+b.arg(params)+`) AND `+i+`.target_type = 'Patient' AND `+i+`.target_id = `+b.arg(patient)+`)`)
+}
+
+func (s *Store) count(ctx context.Context, b *sqlBuilder, where string) (int, error) {
+	var n int
+	err := s.q().QueryRow(ctx, `SELECT count(*) FROM resources r WHERE `+where, b.args...).Scan(&n)
+	return n, err
+}
+
+// estimate asks the planner how many rows the search would return.
+func (s *Store) estimate(ctx context.Context, b *sqlBuilder, where string) (int, error) {
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	err := s.q().QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM resources r WHERE `+where, b.args...).Scan(&plan)
+	if err != nil || len(plan) == 0 {
+		return 0, err
+	}
+	return int(plan[0].Plan.Rows), nil
+}
+
+// sortKey is one ORDER BY column of a search page.
+type sortKey struct {
+	expr string // never NULL: missing values sort last through a sentinel
+	cast string // the SQL type of the column, for comparing with the cursor
+	desc bool
+}
+
+// sortKeys compiles _sort; the resource id always ends the order, so that
+// every position is unique and keyset paging never skips or repeats.
+func sortKeys(b *sqlBuilder, q *search.Query) ([]sortKey, error) {
+	var keys []sortKey
+	for _, s := range q.Sort {
+		k, err := b.sortKey("r", s)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// sortKey is the smallest value of the parameter for ascending order and
+// the largest for descending, as R4 specifies for repeating elements.
+func (b *sqlBuilder) sortKey(r string, s search.Sort) (sortKey, error) {
+	p := s.Param
+	agg := "min"
+	if s.Desc {
+		agg = "max"
+	}
+	var table, col, cast, low, high string
+	switch {
+	case p.Code == "_lastUpdated":
+		return sortKey{expr: r + ".last_updated", cast: "timestamptz", desc: s.Desc}, nil
+	case p.Code == "_id":
+		return sortKey{expr: r + `.id COLLATE "C"`, cast: "text", desc: s.Desc}, nil
+	case p.Type == "date":
+		table, col, cast, low, high = "idx_date", "lo", "timestamptz", "'-infinity'", "'infinity'"
+		if s.Desc {
+			col = "hi"
+		}
+	case p.Type == "string":
+		table, col, cast = "idx_string", "value", "text"
+	case p.Type == "token":
+		table, col, cast = "idx_token", "code", "text"
+	case p.Type == "number":
+		table, col, cast, low, high = "idx_number", "value", "numeric", "'-1e300'", "'1e300'"
+	case p.Type == "quantity":
+		table, col, cast, low, high = "idx_quantity", "value", "numeric", "'-1e300'", "'1e300'"
+	case p.Type == "reference":
+		table, col, cast = "idx_reference", "target_id", "text"
+	case p.Type == "uri":
+		table, col, cast = "idx_uri", "value", "text"
+	default:
+		return sortKey{}, fhir.Invalid("cannot sort by "+p.Code+", a "+p.Type+" parameter", "_sort")
+	}
+	if cast == "text" {
+		col += ` COLLATE "C"`
+		low, high = "''", `E'\U0010FFFF'`
+	}
+	sentinel := high // missing values last
+	if s.Desc {
+		sentinel = low
+	}
+	i := b.alias("s")
+	expr := `coalesce((SELECT ` + agg + `(` + i + `.` + col + `) FROM ` + table + ` ` + i + ` WHERE ` + sameResource(i, r) +
+		` AND ` + i + `.param = ` + b.arg(p.Code) + `), ` + sentinel + `::` + cast + `)`
+	return sortKey{expr: expr, cast: cast, desc: s.Desc}, nil
+}
+
+// page builds the query of one page: the matches ordered by the sort keys
+// and id, after the cursor, one row more than the page to detect a next page.
+func (b *sqlBuilder) page(q *search.Query, where string, keys []sortKey) (string, error) {
+	var sel, order []string
+	for n, k := range keys {
+		sel = append(sel, k.expr+"::text AS k"+fmt.Sprint(n))
+		dir := ""
+		if k.desc {
+			dir = " DESC"
+		}
+		order = append(order, fmt.Sprintf("(k%d::%s)%s", n, k.cast, dir))
+	}
+	order = append(order, `id COLLATE "C"`)
+	inner := `SELECT r.id, r.version_id, r.last_updated, r.content::text, r.shard_key`
+	for _, s := range sel {
+		inner += ", " + s
+	}
+	inner += ` FROM resources r WHERE ` + where
+	outer := `SELECT * FROM (` + inner + `) m`
+	if q.Cursor != "" {
+		values, id, err := decodeCursor(q.Cursor, len(keys))
+		if err != nil {
+			return "", err
+		}
+		// (k0, k1, …, id) after the cursor, each column in its own direction.
+		var alts []string
+		for n := 0; n <= len(keys); n++ {
+			var conds []string
+			for m := 0; m < n; m++ {
+				conds = append(conds, fmt.Sprintf("k%d::%s = %s::%s", m, keys[m].cast, b.arg(values[m]), keys[m].cast))
+			}
+			if n < len(keys) {
+				op := ">"
+				if keys[n].desc {
+					op = "<"
+				}
+				conds = append(conds, fmt.Sprintf("k%d::%s %s %s::%s", n, keys[n].cast, op, b.arg(values[n]), keys[n].cast))
+			} else {
+				conds = append(conds, `id COLLATE "C" > `+b.arg(id))
+			}
+			alts = append(alts, and(conds...))
+		}
+		outer += ` WHERE ` + or(alts...)
+	}
+	outer += ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ` + b.arg(q.Count+1)
+	return outer, nil
+}
+
+// cursor is the keyset position after the last row of a page.
+type cursor struct {
+	Keys []string `json:"k,omitempty"`
+	ID   string   `json:"id"`
+}
+
+func encodeCursor(keys []string, id string) string {
+	b, _ := json.Marshal(cursor{Keys: keys, ID: id})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, n int) ([]string, string, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	var c cursor
+	if err == nil {
+		err = json.Unmarshal(raw, &c)
+	}
+	if err != nil || len(c.Keys) != n || c.ID == "" {
+		return nil, "", fhir.Invalid("the paging cursor is not valid for this search; start again from the first page", "_cursor")
+	}
+	return c.Keys, c.ID, nil
+}
+
+// resourceKey locates a stored resource.
+type resourceKey struct {
+	shard, typ, id string
+}
+
+// include follows _include and _revinclude from the page (and, with
+// :iterate, from what they included, up to three rounds).
+func (s *Store) include(ctx context.Context, q *search.Query, page []resourceKey) ([]*fhir.Version, error) {
+	seen := map[string]bool{}
+	for _, k := range page {
+		seen[k.typ+"/"+k.id] = true
+	}
+	var out []*fhir.Version
+	from := page
+	for round := 0; round < 3 && len(from) > 0; round++ {
+		var next []resourceKey
+		for _, inc := range q.Includes {
+			if round > 0 && !inc.Iterate {
+				continue
+			}
+			got, err := s.forwardInclude(ctx, inc, from)
+			if err != nil {
+				return nil, err
+			}
+			next = appendNew(next, &out, seen, got)
+		}
+		for _, inc := range q.RevIncludes {
+			if round > 0 && !inc.Iterate {
+				continue
+			}
+			got, err := s.reverseInclude(ctx, inc, from)
+			if err != nil {
+				return nil, err
+			}
+			next = appendNew(next, &out, seen, got)
+		}
+		from = next
+	}
+	return out, nil
+}
+
+// included is a resource an include found, with its shard.
+type included struct {
+	v     *fhir.Version
+	shard string
+}
+
+func appendNew(next []resourceKey, out *[]*fhir.Version, seen map[string]bool, got []included) []resourceKey {
+	for _, g := range got {
+		ref := g.v.Type + "/" + g.v.ID
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		*out = append(*out, g.v)
+		next = append(next, resourceKey{shard: g.shard, typ: g.v.Type, id: g.v.ID})
+	}
+	return next
+}
+
+// includeParams lists the reference parameter codes an include follows.
+func includeParams(inc search.Include) []string {
+	if inc.Param != nil {
+		return []string{inc.Param.Code}
+	}
+	var codes []string
+	for _, p := range spec.Params(inc.Source) {
+		if p.Type == "reference" {
+			codes = append(codes, p.Code)
+		}
+	}
+	return codes
+}
+
+func keyArrays(keys []resourceKey, typ string) (shards, ids []string) {
+	for _, k := range keys {
+		if typ == "" || k.typ == typ {
+			shards, ids = append(shards, k.shard), append(ids, k.id)
+		}
+	}
+	return shards, ids
+}
+
+const (
+	forwardRefs = `SELECT DISTINCT target_type, target_id FROM idx_reference
+WHERE (shard_key, id) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND type = $3
+  AND param = ANY($4) AND target_id IS NOT NULL AND ($5 = '' OR target_type = $5)
+LIMIT 1000`
+
+	routeMany = `SELECT shard_key, type, id FROM resource_ids
+WHERE (id, type) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+
+	readMany = `SELECT type, id, version_id, last_updated, content::text, shard_key FROM resources
+WHERE (shard_key, type, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) AND NOT deleted`
+
+	reverseRefs = `SELECT r.type, r.id, r.version_id, r.last_updated, r.content::text, r.shard_key
+FROM idx_reference i JOIN resources r ON r.shard_key = i.shard_key AND r.type = i.type AND r.id = i.id
+WHERE i.type = $1 AND i.param = ANY($2) AND NOT r.deleted
+  AND (i.target_type, i.target_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))
+LIMIT 1000`
+)
+
+// forwardInclude reads the resources that from's references point to.
+func (s *Store) forwardInclude(ctx context.Context, inc search.Include, from []resourceKey) ([]included, error) {
+	shards, ids := keyArrays(from, inc.Source)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.q().Query(ctx, forwardRefs, shards, ids, inc.Source, includeParams(inc), inc.Target)
+	if err != nil {
+		return nil, err
+	}
+	var types, targets []string
+	err = forEach(rows, func(r pgx.Rows) error {
+		var t, id string
+		if err := r.Scan(&t, &id); err != nil {
+			return err
+		}
+		types, targets = append(types, t), append(targets, id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.readRefs(ctx, types, targets)
+}
+
+// readRefs reads live resources by type and id, routing each through
+// resource_ids to its shard.
+func (s *Store) readRefs(ctx context.Context, types, ids []string) ([]included, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.q().Query(ctx, routeMany, ids, types)
+	if err != nil {
+		return nil, err
+	}
+	var sh, ty, id []string
+	err = forEach(rows, func(r pgx.Rows) error {
+		var a, b, c string
+		if err := r.Scan(&a, &b, &c); err != nil {
+			return err
+		}
+		sh, ty, id = append(sh, a), append(ty, b), append(id, c)
+		return nil
+	})
+	if err != nil || len(id) == 0 {
+		return nil, err
+	}
+	rows, err = s.q().Query(ctx, readMany, sh, ty, id)
+	if err != nil {
+		return nil, err
+	}
+	return collectIncluded(rows)
+}
+
+// reverseInclude reads the resources of inc.Source that reference from.
+func (s *Store) reverseInclude(ctx context.Context, inc search.Include, from []resourceKey) ([]included, error) {
+	var types, ids []string
+	for _, k := range from {
+		if inc.Target == "" || inc.Target == k.typ {
+			types, ids = append(types, k.typ), append(ids, k.id)
+		}
+	}
+	if len(ids) == 0 || inc.Source == "" {
+		return nil, nil
+	}
+	rows, err := s.q().Query(ctx, reverseRefs, inc.Source, includeParams(inc), types, ids)
+	if err != nil {
+		return nil, err
+	}
+	return collectIncluded(rows)
+}
+
+func collectIncluded(rows pgx.Rows) ([]included, error) {
+	var out []included
+	err := forEach(rows, func(r pgx.Rows) error {
+		v := &fhir.Version{}
+		var content, shard string
+		if err := r.Scan(&v.Type, &v.ID, &v.VersionID, &v.LastUpdated, &content, &shard); err != nil {
+			return err
+		}
+		v.Content = []byte(content)
+		out = append(out, included{v: v, shard: shard})
+		return nil
+	})
+	return out, err
+}
+
+// Everything implements Patient/{id}/$everything: the patient, every
+// resource on the patient's shard (the compartment), and the Practitioner,
+// Organization, Location and Medication resources they reference. since
+// and types filter, count pages by (type, id).
+func (s *Store) Everything(ctx context.Context, patient string, since time.Time, types []string, count int, after string) ([]*fhir.Version, string, error) {
+	what := "everything Patient/" + patient
+	if _, err := s.Read(ctx, "Patient", patient); err != nil {
+		return nil, "", err
+	}
+	afterType, afterID, _ := strings.Cut(after, "/")
+	if types == nil {
+		types = []string{} // cardinality(NULL) is NULL, not 0
+	}
+	rows, err := s.q().Query(ctx, everythingPage, patient, since, types, afterType, afterID, count+1)
+	if err != nil {
+		return nil, "", translate(what, err)
+	}
+	got, err := collectIncluded(rows)
+	if err != nil {
+		return nil, "", translate(what, err)
+	}
+	next := ""
+	if len(got) > count {
+		got = got[:count]
+		last := got[len(got)-1].v
+		next = last.Type + "/" + last.ID
+	}
+	out := make([]*fhir.Version, 0, len(got))
+	keys := make([]resourceKey, 0, len(got))
+	seen := map[string]bool{}
+	for _, g := range got {
+		out = append(out, g.v)
+		keys = append(keys, resourceKey{shard: g.shard, typ: g.v.Type, id: g.v.ID})
+		seen[g.v.Type+"/"+g.v.ID] = true
+	}
+	// The shared resources the page references, once per page.
+	var rtypes, rids []string
+	shards, ids := keyArrays(keys, "")
+	ktypes := make([]string, len(keys))
+	for i, k := range keys {
+		ktypes[i] = k.typ
+	}
+	rows, err = s.q().Query(ctx, everythingRefs, shards, ktypes, ids, everythingShared, types)
+	if err != nil {
+		return nil, "", translate(what, err)
+	}
+	err = forEach(rows, func(r pgx.Rows) error {
+		var t, id string
+		if err := r.Scan(&t, &id); err != nil {
+			return err
+		}
+		if !seen[t+"/"+id] {
+			rtypes, rids = append(rtypes, t), append(rids, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", translate(what, err)
+	}
+	shared, err := s.readRefs(ctx, rtypes, rids)
+	if err != nil {
+		return nil, "", translate(what, err)
+	}
+	for _, g := range shared {
+		if !since.IsZero() && g.v.LastUpdated.Before(since) {
+			continue
+		}
+		out = append(out, g.v)
+	}
+	return out, next, nil
+}
+
+// everythingShared are the types outside the compartment that $everything
+// adds when the compartment references them.
+var everythingShared = []string{"Practitioner", "Organization", "Location", "Medication"}
+
+const (
+	everythingPage = `SELECT type, id, version_id, last_updated, content::text, shard_key FROM resources
+WHERE shard_key = $1 AND NOT deleted AND last_updated >= coalesce($2, '-infinity'::timestamptz)
+  AND (cardinality($3::text[]) = 0 OR type = ANY($3))
+  AND (type COLLATE "C", id COLLATE "C") > ($4, $5)
+ORDER BY type COLLATE "C", id COLLATE "C" LIMIT $6`
+
+	everythingRefs = `SELECT DISTINCT target_type, target_id FROM idx_reference
+WHERE (shard_key, type, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
+  AND target_type = ANY($4) AND (cardinality($5::text[]) = 0 OR target_type = ANY($5))`
+)
