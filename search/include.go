@@ -57,7 +57,7 @@ func (p *parser) includeValue(v string, rev, iterate bool) (Include, error) {
 		return inc, invalidf("%q: %q is not a resource type", v, inc.Source)
 	}
 	if !rev && !iterate && inc.Source != p.q.Type {
-		return inc, invalidf("%q: an _include on a %s search must start from %s; use _include:iterate to follow included resources", v, p.q.Type, p.q.Type)
+		return inc, invalidf("%q: a search of %s can only _include from %s; use _include:iterate to follow included resources", v, p.q.Type, p.q.Type)
 	}
 	if parts[1] == "*" {
 		if len(parts) == 3 {

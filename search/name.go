@@ -60,9 +60,9 @@ func resolveName(typ, name string) (resolved, error) {
 		}
 		if len(found) == 0 {
 			if len(r.hops) == 0 {
-				return r, ignorablef("unknown search parameter %q for %s; ignored", code, typ)
+				return r, ignorablef("unknown search parameter %q for %s", code, typ)
 			}
-			return r, ignorablef("unknown search parameter %q for %s in %q; ignored", code, strings.Join(types, ", "), name)
+			return r, ignorablef("unknown search parameter %q for %s in %q", code, strings.Join(types, ", "), name)
 		}
 		if n := len(r.hops); n > 0 && !r.hops[n-1].Reverse {
 			// An untyped chain reaches only the targets that have the next
@@ -118,7 +118,7 @@ func reverseHop(name, s string, types []string) (Hop, string, error) {
 	}
 	p, ok := spec.Param(typ, code)
 	if !ok {
-		return Hop{}, "", ignorablef("unknown search parameter %q for %s in %q; ignored", code, typ, name)
+		return Hop{}, "", ignorablef("unknown search parameter %q for %s in %q", code, typ, name)
 	}
 	if p.Type != "reference" {
 		return Hop{}, "", invalidf("%q: %s.%s is a %s parameter, _has needs a reference", name, typ, code, p.Type)

@@ -69,7 +69,7 @@ func (p *parser) param(key string, vals []string) {
 		}
 		p.result(key, vals)
 	case "_contained", "_containedType", "_type", "_list", "_filter":
-		p.report(key, ignorablef("the search parameter %s is not supported; ignored", base))
+		p.report(key, ignorablef("the search parameter %s is not supported", base))
 	default:
 		p.filter(key, vals)
 	}
@@ -85,6 +85,7 @@ func (p *parser) report(key string, err error) {
 	issue := fhir.Issue{Severity: "error", Code: pr.code, Diagnostics: pr.msg, Expression: []string{key}}
 	if pr.ignorable && !p.opt.Strict {
 		issue.Severity = "warning"
+		issue.Diagnostics += "; ignored"
 		p.q.Warnings = append(p.q.Warnings, issue)
 		return
 	}
@@ -101,7 +102,7 @@ func (p *parser) filter(key string, vals []string) {
 	if r.param.Type == "special" || r.param.Expression == "" {
 		// _text, _content, _query and Location's near have no expression
 		// to index.
-		p.report(key, ignorablef("the search parameter %s is not supported; ignored", r.param.Code))
+		p.report(key, ignorablef("the search parameter %s is not supported", r.param.Code))
 		return
 	}
 	mod, refType, err := resolveModifier(r.param.Type, r.targets, r.modifier)

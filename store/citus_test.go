@@ -9,6 +9,7 @@ import (
 
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -101,8 +102,15 @@ func TestCitusRouting(t *testing.T) {
 		{"lock for update", lockID, []any{"route-o1", "Observation"}},
 		{"update", updateCurrent, []any{"route-p1", "Observation", "route-o1", 2, "now", false, `{}`}},
 		{"history append", insertHistory, []any{"route-p1", "Observation", "route-o1", 2, "now", false, `{}`}},
-		{"index rows", insertTokens, []any{"route-p1", "Observation", "route-o1", []string{"code"}, []*string{nil}, []*string{nil}, []*string{nil}, []*string{nil}, []*string{nil}}},
 	}
+	// The index rows of a resource, as queueIndex writes them.
+	b := &pgx.Batch{}
+	queueRows(b, "idx_token", tokenCols, [3]any{"route-p1", "Observation", "route-o1"}, [][]any{{"code", nil, "x", nil, nil, nil}, {"status", nil, "final", nil, nil, nil}})
+	tests = append(tests, struct {
+		name string
+		sql  string
+		args []any
+	}{"index rows", b.QueuedQueries[0].SQL, b.QueuedQueries[0].Arguments})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := explain(t, pool, tt.sql, tt.args...)

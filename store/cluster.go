@@ -44,7 +44,7 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname <> 'goose_db_version'
 ORDER BY c.relname`
 
-	citusTables = `SELECT table_name::text, citus_table_type, table_size FROM citus_tables ORDER BY 1`
+	citusTables = `SELECT table_name::text, citus_table_type, citus_total_relation_size(table_name) FROM citus_tables ORDER BY 1`
 
 	citusWorkers = `SELECT n.nodename, n.nodeport, n.isactive,
   count(s.shardid)::int, coalesce(sum(s.shard_size), 0)::bigint

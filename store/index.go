@@ -1,33 +1,13 @@
 package store
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hce-fhir/hce/search/extract"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-)
-
-// Index rows are written with one INSERT … SELECT FROM unnest(…) per table:
-// a resource's rows, however many, cost one statement per table, all queued
-// in the same batch (one round trip) as the resource row.
-const (
-	insertStrings = `INSERT INTO idx_string (shard_key, type, id, param, value, exact)
-SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::text[])`
-	insertTokens = `INSERT INTO idx_token (shard_key, type, id, param, system, code, text, type_system, type_code)
-SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`
-	insertDates = `INSERT INTO idx_date (shard_key, type, id, param, lo, hi)
-SELECT $1, $2, $3, * FROM unnest($4::text[], $5::timestamptz[], $6::timestamptz[])`
-	insertNumbers = `INSERT INTO idx_number (shard_key, type, id, param, value)
-SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[]::numeric[])`
-	insertQuantities = `INSERT INTO idx_quantity (shard_key, type, id, param, value, system, code, unit)
-SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[]::numeric[], $6::text[], $7::text[], $8::text[])`
-	insertReferences = `INSERT INTO idx_reference (shard_key, type, id, param, target_type, target_id, url)
-SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[])`
-	insertURIs = `INSERT INTO idx_uri (shard_key, type, id, param, value)
-SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[])`
-	insertComposites = `INSERT INTO idx_composite (shard_key, type, id, param, c1_system, c1_code, c2_system, c2_code, c2_number, c2_lo, c2_hi, c2_string, c3_number)
-SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]::numeric[], $10::timestamptz[], $11::timestamptz[], $12::text[], $13::text[]::numeric[])`
 )
 
 // indexTables lists every index table, for deleting a resource's rows.
@@ -40,72 +20,103 @@ func queueDeleteIndex(b *pgx.Batch, shard, typ, id string) {
 	}
 }
 
-// queueIndex queues the inserts of x's rows for shard/typ/id.
+// column is an index column after (shard_key, type, id, param) and the SQL
+// type its parameter is cast to.
+type column struct{ name, cast string }
+
+var (
+	stringCols    = []column{{"value", "text"}, {"exact", "text"}}
+	tokenCols     = []column{{"system", "text"}, {"code", "text"}, {"text", "text"}, {"type_system", "text"}, {"type_code", "text"}}
+	dateCols      = []column{{"lo", "timestamptz"}, {"hi", "timestamptz"}}
+	numberCols    = []column{{"value", "numeric"}}
+	quantityCols  = []column{{"value", "numeric"}, {"system", "text"}, {"code", "text"}, {"unit", "text"}}
+	referenceCols = []column{{"target_type", "text"}, {"target_id", "text"}, {"url", "text"}}
+	uriCols       = []column{{"value", "text"}}
+	compositeCols = []column{{"c1_system", "text"}, {"c1_code", "text"}, {"c2_system", "text"}, {"c2_code", "text"},
+		{"c2_number", "numeric"}, {"c2_lo", "timestamptz"}, {"c2_hi", "timestamptz"}, {"c2_string", "text"}, {"c3_number", "numeric"}}
+)
+
+// queueIndex queues the inserts of x's rows for shard/typ/id: one multi-row
+// INSERT per table, all in the batch (one round trip) of the resource row.
+// Multi-row VALUES with a constant shard key is a router query on Citus.
 func queueIndex(b *pgx.Batch, shard, typ, id string, x *extract.Index) {
-	key := []any{shard, typ, id}
-	if n := len(x.Strings); n > 0 {
-		p, v, e := make([]string, n), make([]string, n), make([]string, n)
-		for i, s := range x.Strings {
-			p[i], v[i], e[i] = s.Param, s.Value, s.Exact
-		}
-		b.Queue(insertStrings, append(key, p, v, e)...)
+	key := [3]any{shard, typ, id}
+	rows := make([][]any, 0, 16)
+	add := func(r ...any) { rows = append(rows, r) }
+	flush := func(table string, cols []column) {
+		queueRows(b, table, cols, key, rows)
+		rows = rows[:0]
 	}
-	if n := len(x.Tokens); n > 0 {
-		p := make([]string, n)
-		sys, code, text, ts, tc := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
-		for i, t := range x.Tokens {
-			p[i], sys[i], code[i], text[i], ts[i], tc[i] = t.Param, t.System, t.Code, t.Text, t.TypeSystem, t.TypeCode
-		}
-		b.Queue(insertTokens, append(key, p, sys, code, text, ts, tc)...)
+	for _, s := range x.Strings {
+		add(s.Param, s.Value, s.Exact)
 	}
-	if n := len(x.Dates); n > 0 {
-		p, lo, hi := make([]string, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
-		for i, d := range x.Dates {
-			p[i], lo[i], hi[i] = d.Param, timestamp(d.Lo), timestamp(d.Hi)
-		}
-		b.Queue(insertDates, append(key, p, lo, hi)...)
+	flush("idx_string", stringCols)
+	for _, t := range x.Tokens {
+		add(t.Param, t.System, t.Code, t.Text, t.TypeSystem, t.TypeCode)
 	}
-	if n := len(x.Numbers); n > 0 {
-		p, v := make([]string, n), make([]string, n)
-		for i, num := range x.Numbers {
-			p[i], v[i] = num.Param, num.Value
-		}
-		b.Queue(insertNumbers, append(key, p, v)...)
+	flush("idx_token", tokenCols)
+	for _, d := range x.Dates {
+		add(d.Param, timestamp(d.Lo), timestamp(d.Hi))
 	}
-	if n := len(x.Quantities); n > 0 {
-		p, v := make([]string, n), make([]string, n)
-		sys, code, unit := make([]*string, n), make([]*string, n), make([]*string, n)
-		for i, q := range x.Quantities {
-			p[i], v[i], sys[i], code[i], unit[i] = q.Param, q.Value, q.System, q.Code, q.Unit
-		}
-		b.Queue(insertQuantities, append(key, p, v, sys, code, unit)...)
+	flush("idx_date", dateCols)
+	for _, n := range x.Numbers {
+		add(n.Param, n.Value)
 	}
-	if n := len(x.References); n > 0 {
-		p := make([]string, n)
-		tt, ti, url := make([]*string, n), make([]*string, n), make([]*string, n)
-		for i, r := range x.References {
-			p[i], tt[i], ti[i], url[i] = r.Param, r.TargetType, r.TargetID, r.URL
-		}
-		b.Queue(insertReferences, append(key, p, tt, ti, url)...)
+	flush("idx_number", numberCols)
+	for _, q := range x.Quantities {
+		add(q.Param, q.Value, q.System, q.Code, q.Unit)
 	}
-	if n := len(x.URIs); n > 0 {
-		p, v := make([]string, n), make([]string, n)
-		for i, u := range x.URIs {
-			p[i], v[i] = u.Param, u.Value
-		}
-		b.Queue(insertURIs, append(key, p, v)...)
+	flush("idx_quantity", quantityCols)
+	for _, r := range x.References {
+		add(r.Param, r.TargetType, r.TargetID, r.URL)
 	}
-	if n := len(x.Composites); n > 0 {
-		p := make([]string, n)
-		c1s, c1c, c2s, c2c, c2n, c2str, c3n := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
-		lo, hi := make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
-		for i, c := range x.Composites {
-			p[i], c1s[i], c1c[i], c2s[i], c2c[i], c2n[i], c2str[i], c3n[i] = c.Param, c.C1System, c.C1Code, c.C2System, c.C2Code, c.C2Number, c.C2String, c.C3Number
-			if c.C2Lo != nil {
-				lo[i], hi[i] = timestamp(*c.C2Lo), timestamp(*c.C2Hi)
+	flush("idx_reference", referenceCols)
+	for _, u := range x.URIs {
+		add(u.Param, u.Value)
+	}
+	flush("idx_uri", uriCols)
+	for _, c := range x.Composites {
+		var lo, hi pgtype.Timestamptz
+		if c.C2Lo != nil {
+			lo, hi = timestamp(*c.C2Lo), timestamp(*c.C2Hi)
+		}
+		add(c.Param, c.C1System, c.C1Code, c.C2System, c.C2Code, c.C2Number, lo, hi, c.C2String, c.C3Number)
+	}
+	flush("idx_composite", compositeCols)
+}
+
+// maxParams keeps one statement under PostgreSQL's 65,535 parameters.
+const maxParams = 30000
+
+// queueRows queues INSERT … VALUES statements for rows of table; each row
+// is (param, cols…) and shares the key parameters $1-$3.
+func queueRows(b *pgx.Batch, table string, cols []column, key [3]any, rows [][]any) {
+	per := 1 + len(cols)
+	for len(rows) > 0 {
+		n := min(len(rows), maxParams/per)
+		var sql strings.Builder
+		sql.WriteString("INSERT INTO " + table + " (shard_key, type, id, param")
+		for _, c := range cols {
+			sql.WriteString(", " + c.name)
+		}
+		sql.WriteString(") VALUES ")
+		args := append(make([]any, 0, 3+n*per), key[:]...)
+		for i, r := range rows[:n] {
+			if i > 0 {
+				sql.WriteString(", ")
 			}
+			sql.WriteString("($1, $2, $3")
+			for j, v := range r {
+				args = append(args, v)
+				sql.WriteString(", $" + strconv.Itoa(len(args)))
+				if j > 0 {
+					sql.WriteString("::" + cols[j-1].cast)
+				}
+			}
+			sql.WriteString(")")
 		}
-		b.Queue(insertComposites, append(key, p, c1s, c1c, c2s, c2c, c2n, lo, hi, c2str, c3n)...)
+		b.Queue(sql.String(), args...)
+		rows = rows[n:]
 	}
 }
 

@@ -93,46 +93,46 @@ func (f *searchFixture) ids(t *testing.T, query string) []string {
 
 func TestSearchParameters(t *testing.T) {
 	c := testServer(t, rest.Options{})
-	f := newSearchFixture(t, c, "sp-")
-	mrn := url.QueryEscape("http://example.org/mrn|sp-")
-	run := "_tag=" + url.QueryEscape("http://example.org/run|sp-")
+	f := newSearchFixture(t, c, "sp"+uniq+"-")
+	mrn := url.QueryEscape("http://example.org/mrn|sp" + uniq + "-")
+	tagged := "_tag=" + url.QueryEscape("http://example.org/run|sp"+uniq+"-")
 	tests := []struct {
 		name, query string
 		want        []string
 	}{
-		{"string starts-with, accent-insensitive", "Patient?" + run + "&family=munoz", []string{"p1", "p2"}},
-		{"string is case-insensitive", "Patient?" + run + "&name=ANA", []string{"p1"}},
-		{"string :exact", "Patient?" + run + "&family:exact=Muñoz", []string{"p1"}},
-		{"string :exact is exact", "Patient?" + run + "&family:exact=munoz", nil},
-		{"string :contains", "Patient?" + run + "&family:contains=soto", []string{"p2"}},
-		{"string address", "Patient?" + run + "&address-city=santiago", []string{"p1", "p2", "p3"}},
-		{"token code", "Patient?" + run + "&gender=female", []string{"p1", "p3"}},
-		{"token :not", "Patient?" + run + "&gender:not=female", []string{"p2"}},
+		{"string starts-with, accent-insensitive", "Patient?" + tagged + "&family=munoz", []string{"p1", "p2"}},
+		{"string is case-insensitive", "Patient?" + tagged + "&name=ANA", []string{"p1"}},
+		{"string :exact", "Patient?" + tagged + "&family:exact=Muñoz", []string{"p1"}},
+		{"string :exact is exact", "Patient?" + tagged + "&family:exact=munoz", nil},
+		{"string :contains", "Patient?" + tagged + "&family:contains=soto", []string{"p2"}},
+		{"string address", "Patient?" + tagged + "&address-city=santiago", []string{"p1", "p2", "p3"}},
+		{"token code", "Patient?" + tagged + "&gender=female", []string{"p1", "p3"}},
+		{"token :not", "Patient?" + tagged + "&gender:not=female", []string{"p2"}},
 		{"token system|code", "Patient?identifier=" + mrn + "m2", []string{"p2"}},
 		{"token OR", "Patient?identifier=" + mrn + "m1," + mrn + "m3", []string{"p1", "p3"}},
-		{"token system| any code", "Observation?" + run + "&code=http://loinc.org|", []string{"o1", "o2", "o3", "o4", "o5"}},
-		{"token |code needs no system", "Observation?" + run + "&code=|8867-4", nil},
-		{"token :text", "Observation?" + run + "&code:text=vital%20294", []string{"o4", "o5"}},
-		{"date eq day", "Patient?" + run + "&birthdate=1970-03-15", []string{"p1"}},
-		{"date ge", "Observation?" + run + "&date=ge2015-07-21", []string{"o2", "o3", "o4"}},
-		{"date lt year", "Observation?" + run + "&date=lt2015", []string{"o1", "o5"}},
-		{"date AND range", "Observation?" + run + "&date=ge2014&date=lt2016", []string{"o1", "o3"}},
-		{"date on a Period", "Encounter?" + run + "&date=2015-07", []string{"e2"}},
-		{"date sa", "Encounter?" + run + "&date=sa2016-01-01", []string{"e1"}},
-		{"quantity", "Observation?" + run + "&value-quantity=gt70|http://unitsofmeasure.org|/min", []string{"o1", "o2"}},
-		{"quantity without unit", "Observation?" + run + "&value-quantity=80.5", []string{"o4"}},
-		{"reference Type/id", "Observation?subject=Patient/sp-p2", []string{"o3", "o4"}},
-		{"reference id", "Observation?patient=sp-p1", []string{"o1", "o2"}},
-		{"reference :Type", "Observation?subject:Patient=sp-p3", []string{"o5"}},
-		{"_id", "Patient?_id=sp-p1,sp-p3", []string{"p1", "p3"}},
-		{"composite code-value-quantity", "Observation?" + run + "&code-value-quantity=http://loinc.org|29463-7$gt60", []string{"o4"}},
-		{":missing=true", "Observation?" + run + "&encounter:missing=true", []string{"o1", "o3", "o4", "o5"}},
-		{":missing=false", "Observation?" + run + "&encounter:missing=false", []string{"o2"}},
-		{"chain", "Observation?" + run + "&subject:Patient.name=smith", []string{"o5"}},
-		{"reverse chain _has", "Patient?" + run + "&_has:Observation:subject:code=29463-7", []string{"p2", "p3"}},
-		{"sort by date descending", "Observation?" + run + "&_sort=-date", []string{"o4", "o2", "o3", "o1", "o5"}},
-		{"sort by two keys", "Observation?" + run + "&_sort=code,date", []string{"o5", "o4", "o1", "o3", "o2"}},
-		{"compartment search", "Patient/sp-p2/Observation", []string{"o3", "o4"}},
+		{"token system| any code", "Observation?" + tagged + "&code=http://loinc.org|", []string{"o1", "o2", "o3", "o4", "o5"}},
+		{"token |code needs no system", "Observation?" + tagged + "&code=|8867-4", nil},
+		{"token :text", "Observation?" + tagged + "&code:text=vital%20294", []string{"o4", "o5"}},
+		{"date eq day", "Patient?" + tagged + "&birthdate=1970-03-15", []string{"p1"}},
+		{"date ge", "Observation?" + tagged + "&date=ge2015-07-21", []string{"o2", "o3", "o4"}},
+		{"date lt year", "Observation?" + tagged + "&date=lt2015", []string{"o1", "o5"}},
+		{"date AND range", "Observation?" + tagged + "&date=ge2014&date=lt2016", []string{"o1", "o3"}},
+		{"date on a Period", "Encounter?" + tagged + "&date=2015-07", []string{"e2"}},
+		{"date sa", "Encounter?" + tagged + "&date=sa2016-01-01", []string{"e1"}},
+		{"quantity", "Observation?" + tagged + "&value-quantity=gt70|http://unitsofmeasure.org|/min", []string{"o1", "o2"}},
+		{"quantity without unit", "Observation?" + tagged + "&value-quantity=80.5", []string{"o4"}},
+		{"reference Type/id", "Observation?subject=Patient/sp" + uniq + "-p2", []string{"o3", "o4"}},
+		{"reference id", "Observation?patient=sp" + uniq + "-p1", []string{"o1", "o2"}},
+		{"reference :Type", "Observation?subject:Patient=sp" + uniq + "-p3", []string{"o5"}},
+		{"_id", "Patient?_id=sp" + uniq + "-p1,sp" + uniq + "-p3", []string{"p1", "p3"}},
+		{"composite code-value-quantity", "Observation?" + tagged + "&code-value-quantity=http://loinc.org|29463-7$gt60", []string{"o4"}},
+		{":missing=true", "Observation?" + tagged + "&encounter:missing=true", []string{"o1", "o3", "o4", "o5"}},
+		{":missing=false", "Observation?" + tagged + "&encounter:missing=false", []string{"o2"}},
+		{"chain", "Observation?" + tagged + "&subject:Patient.name=smith", []string{"o5"}},
+		{"reverse chain _has", "Patient?" + tagged + "&_has:Observation:subject:code=29463-7", []string{"p2", "p3"}},
+		{"sort by date descending", "Observation?" + tagged + "&_sort=-date", []string{"o4", "o2", "o3", "o1", "o5"}},
+		{"sort by two keys", "Observation?" + tagged + "&_sort=code,date", []string{"o5", "o4", "o1", "o3", "o2"}},
+		{"compartment search", "Patient/sp" + uniq + "-p2/Observation", []string{"o3", "o4"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,19 +145,19 @@ func TestSearchParameters(t *testing.T) {
 
 func TestSearchResultShaping(t *testing.T) {
 	c := testServer(t, rest.Options{})
-	newSearchFixture(t, c, "rs-")
-	run := "_tag=" + url.QueryEscape("http://example.org/run|rs-")
+	newSearchFixture(t, c, "rs"+uniq+"-")
+	tagged := "_tag=" + url.QueryEscape("http://example.org/run|rs"+uniq+"-")
 
 	t.Run("paging follows next links over every match once", func(t *testing.T) {
 		var seen []string
-		next := "/fhir/Observation?" + run + "&_count=2&_sort=date"
+		next := "/fhir/Observation?" + tagged + "&_count=2&_sort=date"
 		for pages := 0; next != ""; pages++ {
 			if pages > 5 {
 				t.Fatal("too many pages")
 			}
 			r := c.do("GET", next, nil).must(t, 200)
 			for _, e := range r.entries(t) {
-				seen = append(seen, strings.TrimPrefix(e["resource"].(map[string]any)["id"].(string), "rs-"))
+				seen = append(seen, strings.TrimPrefix(e["resource"].(map[string]any)["id"].(string), "rs"+uniq+"-"))
 			}
 			next = ""
 			for _, l := range r.body["link"].([]any) {
@@ -173,7 +173,7 @@ func TestSearchResultShaping(t *testing.T) {
 	})
 
 	t.Run("_include and _revinclude", func(t *testing.T) {
-		r := c.do("GET", "/fhir/Observation?"+run+"&code=29463-7&_include=Observation:subject", nil).must(t, 200)
+		r := c.do("GET", "/fhir/Observation?"+tagged+"&code=29463-7&_include=Observation:subject", nil).must(t, 200)
 		var inc []string
 		for _, e := range r.entries(t) {
 			if e["search"].(map[string]any)["mode"] == "include" {
@@ -181,60 +181,60 @@ func TestSearchResultShaping(t *testing.T) {
 			}
 		}
 		sort.Strings(inc)
-		if !slices.Equal(inc, []string{"rs-p2", "rs-p3"}) {
+		if !slices.Equal(inc, []string{"rs" + uniq + "-p2", "rs" + uniq + "-p3"}) {
 			t.Errorf("included %v", inc)
 		}
-		r = c.do("GET", "/fhir/Encounter?"+run+"&_id=rs-e1&_revinclude=Observation:encounter", nil).must(t, 200)
+		r = c.do("GET", "/fhir/Encounter?"+tagged+"&_id=rs"+uniq+"-e1&_revinclude=Observation:encounter", nil).must(t, 200)
 		var rev []string
 		for _, e := range r.entries(t) {
 			rev = append(rev, e["resource"].(map[string]any)["id"].(string))
 		}
 		sort.Strings(rev)
-		if !slices.Equal(rev, []string{"rs-e1", "rs-o2"}) {
+		if !slices.Equal(rev, []string{"rs" + uniq + "-e1", "rs" + uniq + "-o2"}) {
 			t.Errorf("revinclude gave %v", rev)
 		}
 	})
 
 	t.Run("_total and _summary=count", func(t *testing.T) {
-		r := c.do("GET", "/fhir/Observation?"+run+"&_total=accurate&_count=1", nil).must(t, 200)
+		r := c.do("GET", "/fhir/Observation?"+tagged+"&_total=accurate&_count=1", nil).must(t, 200)
 		if r.str("total") != "5" {
 			t.Errorf("total %q", r.str("total"))
 		}
-		r = c.do("GET", "/fhir/Observation?"+run+"&_summary=count", nil).must(t, 200)
+		r = c.do("GET", "/fhir/Observation?"+tagged+"&_summary=count", nil).must(t, 200)
 		if r.str("total") != "5" || len(r.entries(t)) != 0 {
 			t.Errorf("_summary=count gave total %q and %d entries", r.str("total"), len(r.entries(t)))
 		}
 	})
 
 	t.Run("_elements keeps the named elements", func(t *testing.T) {
-		r := c.do("GET", "/fhir/Patient?_id=rs-p1&_elements=gender", nil).must(t, 200)
+		r := c.do("GET", "/fhir/Patient?_id=rs"+uniq+"-p1&_elements=gender", nil).must(t, 200)
 		res := r.entries(t)[0]["resource"].(map[string]any)
-		if res["gender"] != "female" || res["name"] != nil || res["id"] != "rs-p1" {
+		if res["gender"] != "female" || res["name"] != nil || res["id"] != "rs"+uniq+"-p1" {
 			t.Errorf("_elements gave %v", res)
 		}
 	})
 
 	t.Run("POST _search", func(t *testing.T) {
-		r := c.do("POST", "/fhir/Patient/_search", "_id=rs-p2", "Content-Type", "application/x-www-form-urlencoded").must(t, 200)
+		r := c.do("POST", "/fhir/Patient/_search", "_id=rs"+uniq+"-p2", "Content-Type", "application/x-www-form-urlencoded").must(t, 200)
 		if len(r.entries(t)) != 1 {
 			t.Errorf("POST _search: %s", r.raw)
 		}
 	})
 
 	t.Run("$everything", func(t *testing.T) {
-		r := c.do("GET", "/fhir/Patient/rs-p1/$everything", nil).must(t, 200)
+		r := c.do("GET", "/fhir/Patient/rs"+uniq+"-p1/$everything", nil).must(t, 200)
 		var got []string
 		for _, e := range r.entries(t) {
 			got = append(got, e["resource"].(map[string]any)["id"].(string))
 		}
 		sort.Strings(got)
-		if want := []string{"rs-e1", "rs-o1", "rs-o2", "rs-p1"}; !slices.Equal(got, want) {
+		if want := []string{"rs" + uniq + "-e1", "rs" + uniq + "-o1", "rs" + uniq + "-o2", "rs" + uniq + "-p1"}; !slices.Equal(got, want) {
 			t.Errorf("$everything gave %v, want %v", got, want)
 		}
 	})
 
 	t.Run("unknown parameter warns, strict rejects", func(t *testing.T) {
-		r := c.do("GET", "/fhir/Patient?"+run+"&nonsense=1", nil).must(t, 200)
+		r := c.do("GET", "/fhir/Patient?"+tagged+"&nonsense=1", nil).must(t, 200)
 		if !strings.Contains(string(r.raw), "nonsense") {
 			t.Errorf("no warning about the unknown parameter: %s", r.raw)
 		}

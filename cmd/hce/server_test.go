@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/internal/testdb"
@@ -18,6 +20,10 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
+
+// uniq makes the ids and identifiers a test chooses unique to this run, so
+// that the suite can run again on a shared database (HCE_TEST_DATABASE_URL).
+var uniq = strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
 
 // testServer starts HCE over real HTTP on the test database.
 func testServer(t *testing.T, opt rest.Options) *client {

@@ -105,10 +105,10 @@ func TestTransaction(t *testing.T) {
 		before := c.do("GET", "/fhir/Patient/_history?_count=1", nil).must(t, 200).str("total")
 		r := c.do("POST", "/fhir", bundleOf("transaction",
 			post("urn:uuid:ok-1", patient("Rollback")),
-			request("PUT", "Patient/tx-rollback", patient("Rollback")), // no id in the body: 400
+			request("PUT", "Patient/tx-rollback-"+uniq, patient("Rollback")), // no id in the body: 400
 		)).must(t, 400)
-		r.outcome(t, "Bundle.entry[1]", "PUT Patient/tx-rollback")
-		c.do("GET", "/fhir/Patient/tx-rollback", nil).must(t, 404)
+		r.outcome(t, "Bundle.entry[1]", "PUT Patient/tx-rollback-"+uniq)
+		c.do("GET", "/fhir/Patient/tx-rollback-"+uniq, nil).must(t, 404)
 		after := c.do("GET", "/fhir/Patient/_history?_count=1", nil).must(t, 200).str("total")
 		if before != after {
 			t.Errorf("Patient history total changed from %s to %s", before, after)
@@ -123,14 +123,14 @@ func TestTransaction(t *testing.T) {
 
 	t.Run("DELETE, POST, PUT, GET run in that order", func(t *testing.T) {
 		put := patient("Order")
-		put["id"] = "tx-order"
-		c.do("PUT", "/fhir/Patient/tx-order", put).must(t, 201)
+		put["id"] = "tx-order-" + uniq
+		c.do("PUT", "/fhir/Patient/tx-order-"+uniq, put).must(t, 201)
 		put2 := patient("Order2")
-		put2["id"] = "tx-order"
+		put2["id"] = "tx-order-" + uniq
 		r := c.do("POST", "/fhir", bundleOf("transaction",
-			request("GET", "Patient/tx-order", nil),
-			request("PUT", "Patient/tx-order", put2),
-			request("DELETE", "Patient/tx-order", nil),
+			request("GET", "Patient/tx-order-"+uniq, nil),
+			request("PUT", "Patient/tx-order-"+uniq, put2),
+			request("DELETE", "Patient/tx-order-"+uniq, nil),
 		)).must(t, 200)
 		es := r.entries(t)
 		// DELETE first (version 2), then PUT recreates (version 3), then GET reads it.
@@ -152,11 +152,11 @@ func TestTransaction(t *testing.T) {
 func TestBatch(t *testing.T) {
 	c := testServer(t, rest.Options{})
 	good := patient("Batch")
-	good["id"] = "batch-good"
+	good["id"] = "batch-good-" + uniq
 	r := c.do("POST", "/fhir", bundleOf("batch",
-		request("PUT", "Patient/batch-good", good),
-		request("GET", "Patient/batch-missing", nil),
-		request("PUT", "Patient/batch-bad", map[string]any{"resourceType": "Patient", "id": "other"}),
+		request("PUT", "Patient/batch-good-"+uniq, good),
+		request("GET", "Patient/batch-missing-"+uniq, nil),
+		request("PUT", "Patient/batch-bad-"+uniq, map[string]any{"resourceType": "Patient", "id": "other"}),
 	)).must(t, 200)
 	if r.str("type") != "batch-response" {
 		t.Fatalf("type %q", r.str("type"))
@@ -171,20 +171,20 @@ func TestBatch(t *testing.T) {
 	if oo := es[2]["response"].(map[string]any)["outcome"]; oo == nil {
 		t.Error("failed entry has no outcome")
 	}
-	c.do("GET", "/fhir/Patient/batch-good", nil).must(t, 200)
+	c.do("GET", "/fhir/Patient/batch-good-"+uniq, nil).must(t, 200)
 }
 
 func TestConditional(t *testing.T) {
 	c := testServer(t, rest.Options{})
 	mrn := func(v string) map[string]any {
 		p := patient("Cond")
-		p["identifier"] = []any{map[string]any{"system": "http://example.org/mrn", "value": v}}
+		p["identifier"] = []any{map[string]any{"system": "http://example.org/mrn", "value": v + uniq}}
 		return p
 	}
 
 	t.Run("If-None-Exist creates once", func(t *testing.T) {
-		first := c.do("POST", "/fhir/Patient", mrn("c-1"), "If-None-Exist", "identifier=http://example.org/mrn|c-1").must(t, 201).str("id")
-		again := c.do("POST", "/fhir/Patient", mrn("c-1"), "If-None-Exist", "identifier=http://example.org/mrn|c-1").must(t, 200).str("id")
+		first := c.do("POST", "/fhir/Patient", mrn("c-1"), "If-None-Exist", "identifier=http://example.org/mrn|c-1"+uniq).must(t, 201).str("id")
+		again := c.do("POST", "/fhir/Patient", mrn("c-1"), "If-None-Exist", "identifier=http://example.org/mrn|c-1"+uniq).must(t, 200).str("id")
 		if first != again {
 			t.Errorf("second create returned %s, want the match %s", again, first)
 		}
@@ -197,7 +197,7 @@ func TestConditional(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := c.do("POST", "/fhir/Patient", mrn("c-race"), "If-None-Exist", "identifier=http://example.org/mrn|c-race")
+				r := c.do("POST", "/fhir/Patient", mrn("c-race"), "If-None-Exist", "identifier=http://example.org/mrn|c-race"+uniq)
 				if r.status != 201 && r.status != 200 {
 					t.Errorf("status %d: %s", r.status, r.raw)
 				}
@@ -210,29 +210,29 @@ func TestConditional(t *testing.T) {
 				t.Fatalf("ids differ: %v", ids)
 			}
 		}
-		r := c.do("GET", "/fhir/Patient?identifier=http://example.org/mrn|c-race&_total=accurate", nil).must(t, 200)
+		r := c.do("GET", "/fhir/Patient?identifier=http://example.org/mrn|c-race"+uniq+"&_total=accurate", nil).must(t, 200)
 		if r.str("total") != "1" {
 			t.Errorf("total %s, want 1", r.str("total"))
 		}
 	})
 
 	t.Run("conditional update", func(t *testing.T) {
-		r := c.do("PUT", "/fhir/Patient?identifier=http://example.org/mrn|c-2", mrn("c-2")).must(t, 201)
+		r := c.do("PUT", "/fhir/Patient?identifier=http://example.org/mrn|c-2"+uniq, mrn("c-2")).must(t, 201)
 		id := r.str("id")
-		r = c.do("PUT", "/fhir/Patient?identifier=http://example.org/mrn|c-2", mrn("c-2")).must(t, 200)
+		r = c.do("PUT", "/fhir/Patient?identifier=http://example.org/mrn|c-2"+uniq, mrn("c-2")).must(t, 200)
 		if r.str("id") != id || r.str("meta.versionId") != "2" {
 			t.Errorf("update went to %s version %s, want %s version 2", r.str("id"), r.str("meta.versionId"), id)
 		}
 		c.do("POST", "/fhir/Patient", mrn("c-2")).must(t, 201)
-		c.do("PUT", "/fhir/Patient?identifier=http://example.org/mrn|c-2", mrn("c-2")).must(t, 412)
+		c.do("PUT", "/fhir/Patient?identifier=http://example.org/mrn|c-2"+uniq, mrn("c-2")).must(t, 412)
 	})
 
 	t.Run("conditional delete", func(t *testing.T) {
 		id := c.do("POST", "/fhir/Patient", mrn("c-3")).must(t, 201).str("id")
-		c.do("DELETE", "/fhir/Patient?identifier=http://example.org/mrn|c-3", nil).must(t, 204)
+		c.do("DELETE", "/fhir/Patient?identifier=http://example.org/mrn|c-3"+uniq, nil).must(t, 204)
 		c.do("GET", "/fhir/Patient/"+id, nil).must(t, 410)
-		c.do("DELETE", "/fhir/Patient?identifier=http://example.org/mrn|c-3", nil).must(t, 204) // no match
-		c.do("DELETE", "/fhir/Patient?identifier=http://example.org/mrn|c-2", nil).must(t, 412) // two matches
+		c.do("DELETE", "/fhir/Patient?identifier=http://example.org/mrn|c-3"+uniq, nil).must(t, 204) // no match
+		c.do("DELETE", "/fhir/Patient?identifier=http://example.org/mrn|c-2"+uniq, nil).must(t, 412) // two matches
 		c.do("DELETE", "/fhir/Patient", nil).must(t, 400)
 	})
 
@@ -241,8 +241,8 @@ func TestConditional(t *testing.T) {
 		for range 3 {
 			many.do("POST", "/fhir/Patient", mrn("c-many")).must(t, 201)
 		}
-		many.do("DELETE", "/fhir/Patient?identifier=http://example.org/mrn|c-many", nil).must(t, 204)
-		r := many.do("GET", "/fhir/Patient?identifier=http://example.org/mrn|c-many&_total=accurate", nil).must(t, 200)
+		many.do("DELETE", "/fhir/Patient?identifier=http://example.org/mrn|c-many"+uniq, nil).must(t, 204)
+		r := many.do("GET", "/fhir/Patient?identifier=http://example.org/mrn|c-many"+uniq+"&_total=accurate", nil).must(t, 200)
 		if r.str("total") != "0" {
 			t.Errorf("total %s after deleting all", r.str("total"))
 		}
@@ -251,7 +251,7 @@ func TestConditional(t *testing.T) {
 	t.Run("conditional references in a transaction", func(t *testing.T) {
 		c.do("POST", "/fhir/Patient", mrn("c-ref")).must(t, 201)
 		r := c.do("POST", "/fhir", bundleOf("transaction",
-			post("urn:uuid:o-ref", observation("Patient?identifier=http://example.org/mrn|c-ref")),
+			post("urn:uuid:o-ref", observation("Patient?identifier=http://example.org/mrn|c-ref"+uniq)),
 		)).must(t, 200)
 		obs := c.do("GET", "/fhir/"+entryLocation(r.entries(t)[0]), nil).must(t, 200)
 		ref := obs.body["subject"].(map[string]any)["reference"].(string)
@@ -259,18 +259,18 @@ func TestConditional(t *testing.T) {
 			t.Errorf("subject %q", ref)
 		}
 		c.do("POST", "/fhir", bundleOf("transaction",
-			post("urn:uuid:o-none", observation("Patient?identifier=http://example.org/mrn|nobody")),
+			post("urn:uuid:o-none", observation("Patient?identifier=http://example.org/mrn|nobody"+uniq)),
 		)).must(t, 404).outcome(t, "Bundle.entry[0]", "matches no resource")
 		c.do("POST", "/fhir", bundleOf("transaction",
-			post("urn:uuid:o-two", observation("Patient?identifier=http://example.org/mrn|c-2")),
+			post("urn:uuid:o-two", observation("Patient?identifier=http://example.org/mrn|c-2"+uniq)),
 		)).must(t, 412).outcome(t, "more than one")
 	})
 
 	t.Run("ifNoneExist in a batch twice creates no duplicate", func(t *testing.T) {
 		org := func() map[string]any {
 			return post("urn:uuid:org-1", map[string]any{"resourceType": "Organization", "name": "Clinic",
-				"identifier": []any{map[string]any{"system": "http://example.org/org", "value": "org-1"}}},
-				"ifNoneExist", "identifier=http://example.org/org|org-1")
+				"identifier": []any{map[string]any{"system": "http://example.org/org", "value": "org-1" + uniq}}},
+				"ifNoneExist", "identifier=http://example.org/org|org-1"+uniq)
 		}
 		first := c.do("POST", "/fhir", bundleOf("batch", org())).must(t, 200).entries(t)
 		second := c.do("POST", "/fhir", bundleOf("batch", org())).must(t, 200).entries(t)
