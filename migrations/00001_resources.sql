@@ -24,6 +24,7 @@ CREATE TABLE resources (
     PRIMARY KEY (shard_key, type, id)
 );
 CREATE INDEX resources_type_last_updated ON resources (type, last_updated);
+CREATE INDEX resources_type_id ON resources (type, id);
 
 -- resource_history keeps every version, the current one included; content is
 -- NULL for a deletion.

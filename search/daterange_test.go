@@ -7,7 +7,9 @@ import (
 )
 
 func TestDateRange(t *testing.T) {
-	u := func(y, mo, d, h, mi, s, ns int) time.Time { return time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC) }
+	u := func(y, mo, d, h, mi, s, ns int) time.Time {
+		return time.Date(y, time.Month(mo), d, h, mi, s, ns, time.UTC)
+	}
 	for _, tt := range []struct {
 		in     string
 		lo, hi time.Time

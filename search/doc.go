@@ -17,6 +17,10 @@
 // DateRange and NormalizeString, so stored values and query values cannot
 // drift apart.
 //
+// Paging is by an opaque _cursor parameter: the store writes it into the
+// next link and reads it back; Parse only carries it in Query.Cursor.
+// Query.Encode writes a query back in canonical form for those links.
+//
 // Errors are *fhir.Error of kind fhir.ErrInvalid whose issues name the
 // offending parameter. Unknown or unsupported parameters are ignored with a
 // warning in Query.Warnings, or rejected when Options.Strict is set (the

@@ -26,7 +26,7 @@ func (q *Query) Encode() string {
 			}
 			v = strings.Join(parts, ",")
 		}
-		ps = append(ps, pair{f.key(), v})
+		ps = append(ps, pair{f.Key(), v})
 	}
 	// Parse reads names in sorted order; sorting here (stably, keeping the
 	// AND order of one name) makes Encode a fixed point of Parse.
@@ -74,10 +74,6 @@ func (q *Query) Encode() string {
 
 // String returns the search as Type?query, in the canonical form of Encode.
 func (q *Query) String() string { return q.Type + "?" + q.Encode() }
-
-// Key returns the filter's parameter name in the canonical form Encode
-// writes: subject:Patient.name:exact, _has:Observation:patient:code.
-func (f *Filter) Key() string { return f.key() }
 
 func includeKey(name string, inc Include) string {
 	if inc.Iterate {

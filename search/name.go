@@ -150,9 +150,12 @@ func intersect(a, b []string) []string {
 	return out
 }
 
-// key writes the filter's parameter name in canonical form: typed chain
-// hops where the type is not implied, and the final modifier.
-func (f *Filter) key() string {
+// Key returns the filter's parameter name in the canonical form Encode
+// writes: chain hops typed where the type is not implied, the final
+// modifier, and no resource type modifier (subject:Patient=1 becomes
+// subject=Patient/1). Examples: subject:Patient.name:exact,
+// _has:Observation:patient:code.
+func (f *Filter) Key() string {
 	var b strings.Builder
 	for _, h := range f.Chain {
 		if h.Reverse {

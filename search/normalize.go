@@ -4,8 +4,6 @@ import (
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -30,11 +28,15 @@ func NormalizeString(s string) string {
 		}
 		return strings.ToLower(s)
 	}
-	// A transform chain keeps state, so each call builds its own.
-	t := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	out, _, err := transform.String(t, s)
-	if err != nil {
-		out = s
+	// Decompose (é is e + U+0301), drop the combining marks, lower-case,
+	// and compose what remains (Hangul syllables, for one) back.
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range norm.NFKD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
 	}
-	return strings.ToLower(out)
+	return norm.NFC.String(b.String())
 }

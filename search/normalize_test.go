@@ -11,10 +11,11 @@ func TestNormalizeString(t *testing.T) {
 		{"MUÑOZ", "munoz"},
 		{"São Paulo", "sao paulo"},
 		{"Ærøskøbing", "ærøskøbing"}, // ø and æ are letters, not accented ones
-		{"Ｅｖｅ", "eve"},                // full-width
-		{"ﬁnn", "finn"},                // ligature
+		{"Ｅｖｅ", "eve"},               // full-width
+		{"ﬁnn", "finn"},              // ligature
 		{"Ἀθῆναι", "αθηναι"},
 		{"Zoë-Åsa O'Brien", "zoe-asa o'brien"},
+		{"한국어", "한국어"}, // Hangul decomposes into jamo and must compose back
 	} {
 		t.Run(tt.in, func(t *testing.T) {
 			if got := NormalizeString(tt.in); got != tt.want {

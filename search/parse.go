@@ -111,7 +111,7 @@ func (p *parser) filter(key string, vals []string) {
 		return
 	}
 	for _, raw := range vals {
-		f := Filter{Name: key, Chain: r.hops, Param: r.param, Modifier: mod}
+		f := Filter{Name: key, Chain: slices.Clone(r.hops), Param: r.param, Modifier: mod}
 		if mod == ModMissing {
 			switch raw {
 			case "":

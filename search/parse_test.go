@@ -87,7 +87,9 @@ func TestTokenValues(t *testing.T) {
 }
 
 func TestDateValues(t *testing.T) {
-	d := func(y, mo, da, h, mi, s, ns int) time.Time { return time.Date(y, time.Month(mo), da, h, mi, s, ns, time.UTC) }
+	d := func(y, mo, da, h, mi, s, ns int) time.Time {
+		return time.Date(y, time.Month(mo), da, h, mi, s, ns, time.UTC)
+	}
 	runValues(t, []valuesTest{
 		{"Patient?birthdate=2013", "birthdate", ModNone, []Value{Date{Eq, "2013", d(2013, 1, 1, 0, 0, 0, 0), d(2014, 1, 1, 0, 0, 0, 0)}}},
 		{"Patient?birthdate=lt2013-02", "birthdate", ModNone, []Value{Date{Lt, "2013-02", d(2013, 2, 1, 0, 0, 0, 0), d(2013, 3, 1, 0, 0, 0, 0)}}},
@@ -325,6 +327,7 @@ func TestCount(t *testing.T) {
 		{"Patient?_count=", Options{DefaultCount: 5}, 5, 0},
 		{"Patient?_count=5000", Options{}, MaxCount, 1},
 		{"Patient?_count=101", Options{MaxCount: 100}, 100, 1},
+		{"Patient?_count=99999999999999999999999", Options{}, MaxCount, 1},
 	} {
 		t.Run(tt.search, func(t *testing.T) {
 			q, err := parseSearch(tt.search, tt.opt)

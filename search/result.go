@@ -2,6 +2,7 @@ package search
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -65,6 +66,9 @@ func (p *parser) result(key string, vals []string) {
 // entries than asked.
 func (p *parser) count(v string) error {
 	n, err := strconv.Atoi(v)
+	if err != nil && strings.Trim(v, "0123456789") == "" {
+		n, err = math.MaxInt, nil // too many digits: lowered below like any large count
+	}
 	if err != nil || n < 0 {
 		return invalidf("_count must be a whole number of 0 or more, not %q", v)
 	}
@@ -72,7 +76,7 @@ func (p *parser) count(v string) error {
 		p.q.Warnings = append(p.q.Warnings, fhir.Issue{
 			Severity:    "information",
 			Code:        "informational",
-			Diagnostics: fmt.Sprintf("_count=%d is above the maximum page size; %d used", n, max),
+			Diagnostics: fmt.Sprintf("_count=%s is above the maximum page size; %d used", v, max),
 			Expression:  []string{"_count"},
 		})
 		n = max

@@ -39,14 +39,9 @@ type Scope struct {
 func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*SearchResult, error) {
 	what := "search " + q.Type
 	b := &sqlBuilder{}
-	typ := b.arg(q.Type)
-	where, err := b.where("r", q.Type, q.Filters)
+	where, err := b.searchWhere(q, scope)
 	if err != nil {
 		return nil, err
-	}
-	where = `r.type = ` + typ + ` AND NOT r.deleted AND ` + where
-	if scope.Patient != "" {
-		where = and(where, b.compartment("r", q.Type, scope.Patient))
 	}
 	res := &SearchResult{}
 	if q.Total == search.TotalAccurate || q.Summary == search.SummaryCount {
@@ -154,6 +149,64 @@ func (s *Store) Match(ctx context.Context, typ string, criteria url.Values, limi
 	return ids, translate("match "+typ, err)
 }
 
+// searchWhere compiles the conditions of a search on resources alias r.
+func (b *sqlBuilder) searchWhere(q *search.Query, scope Scope) (string, error) {
+	typ := b.arg(q.Type)
+	where, err := b.where("r", q.Type, q.Filters)
+	if err != nil {
+		return "", err
+	}
+	where = `r.type = ` + typ + ` AND NOT r.deleted AND ` + where
+	if scope.Patient != "" {
+		where = and(where, b.compartment("r", q.Type, scope.Patient))
+	} else if patient := routedPatient(q.Type, q.Filters); patient != "" {
+		// Redundant with the filter, but lets Citus route to one shard.
+		where = and(where, "r.shard_key = "+b.arg(patient))
+	}
+	return where, nil
+}
+
+// searchSQL returns the statement and arguments of a search's first page.
+func searchSQL(q *search.Query, scope Scope) (string, []any, error) {
+	b := &sqlBuilder{}
+	where, err := b.searchWhere(q, scope)
+	if err != nil {
+		return "", nil, err
+	}
+	keys, err := sortKeys(b, q)
+	if err != nil {
+		return "", nil, err
+	}
+	sql, err := b.page(q, where, keys)
+	return sql, b.args, err
+}
+
+// routedPatient returns the patient whose shard holds every match when a
+// filter pins the search to one patient through the parameter that places
+// resources on shards (the first of the type's compartment parameters, or
+// its patient parameter, which selects the same reference).
+func routedPatient(typ string, filters []search.Filter) string {
+	comp := spec.PatientCompartment(typ)
+	if typ == "Patient" || len(comp) == 0 {
+		return ""
+	}
+	for _, f := range filters {
+		if len(f.Chain) > 0 || f.Param == nil || f.Modifier != search.ModNone || len(f.Values) != 1 {
+			continue
+		}
+		if f.Param.Code != comp[0] && f.Param.Code != "patient" {
+			continue
+		}
+		if r, ok := f.Values[0].(search.Reference); ok && r.ID != "" && (r.Type == "Patient" || r.Type == "") && r.URL == "" {
+			if r.Type == "" && f.Param.Code != "patient" {
+				continue // an id alone could name another type
+			}
+			return r.ID
+		}
+	}
+	return ""
+}
+
 // where compiles filters on the resource alias r of type typ.
 func (b *sqlBuilder) where(r, typ string, filters []search.Filter) (string, error) {
 	conds := make([]string, 0, len(filters))
@@ -238,7 +291,7 @@ func (b *sqlBuilder) sortKey(r string, s search.Sort) (sortKey, error) {
 	case p.Code == "_lastUpdated":
 		return sortKey{expr: r + ".last_updated", cast: "timestamptz", desc: s.Desc}, nil
 	case p.Code == "_id":
-		return sortKey{expr: r + `.id COLLATE "C"`, cast: "text", desc: s.Desc}, nil
+		return sortKey{expr: r + `.id`, cast: "text", desc: s.Desc}, nil
 	case p.Type == "date":
 		table, col, cast, low, high = "idx_date", "lo", "timestamptz", "'-infinity'", "'infinity'"
 		if s.Desc {
@@ -260,7 +313,6 @@ func (b *sqlBuilder) sortKey(r string, s search.Sort) (sortKey, error) {
 		return sortKey{}, fhir.Invalid("cannot sort by "+p.Code+", a "+p.Type+" parameter", "_sort")
 	}
 	if cast == "text" {
-		col += ` COLLATE "C"`
 		low, high = "''", `E'\U0010FFFF'`
 	}
 	sentinel := high // missing values last
@@ -275,50 +327,48 @@ func (b *sqlBuilder) sortKey(r string, s search.Sort) (sortKey, error) {
 
 // page builds the query of one page: the matches ordered by the sort keys
 // and id, after the cursor, one row more than the page to detect a next page.
+// The keys are selected as text for the next cursor, but ordered and
+// compared as themselves, so that an index can deliver the order.
 func (b *sqlBuilder) page(q *search.Query, where string, keys []sortKey) (string, error) {
-	var sel, order []string
+	sql := `SELECT r.id, r.version_id, r.last_updated, r.content::text, r.shard_key`
+	var order []string
 	for n, k := range keys {
-		sel = append(sel, k.expr+"::text AS k"+fmt.Sprint(n))
+		sql += fmt.Sprintf(", (%s)::text AS k%d", k.expr, n)
 		dir := ""
 		if k.desc {
 			dir = " DESC"
 		}
-		order = append(order, fmt.Sprintf("(k%d::%s)%s", n, k.cast, dir))
+		order = append(order, k.expr+dir)
 	}
-	order = append(order, `id COLLATE "C"`)
-	inner := `SELECT r.id, r.version_id, r.last_updated, r.content::text, r.shard_key`
-	for _, s := range sel {
-		inner += ", " + s
-	}
-	inner += ` FROM resources r WHERE ` + where
-	outer := `SELECT * FROM (` + inner + `) m`
+	order = append(order, "r.id")
+	sql += ` FROM resources r WHERE ` + where
 	if q.Cursor != "" {
 		values, id, err := decodeCursor(q.Cursor, len(keys))
 		if err != nil {
 			return "", err
 		}
-		// (k0, k1, …, id) after the cursor, each column in its own direction.
+		// (k0, k1, …, id) after the cursor, each key in its own direction.
 		var alts []string
 		for n := 0; n <= len(keys); n++ {
 			var conds []string
 			for m := 0; m < n; m++ {
-				conds = append(conds, fmt.Sprintf("k%d::%s = %s::%s", m, keys[m].cast, b.arg(values[m]), keys[m].cast))
+				conds = append(conds, fmt.Sprintf("%s = %s::%s", keys[m].expr, b.arg(values[m]), keys[m].cast))
 			}
 			if n < len(keys) {
 				op := ">"
 				if keys[n].desc {
 					op = "<"
 				}
-				conds = append(conds, fmt.Sprintf("k%d::%s %s %s::%s", n, keys[n].cast, op, b.arg(values[n]), keys[n].cast))
+				conds = append(conds, fmt.Sprintf("%s %s %s::%s", keys[n].expr, op, b.arg(values[n]), keys[n].cast))
 			} else {
-				conds = append(conds, `id COLLATE "C" > `+b.arg(id))
+				conds = append(conds, "r.id > "+b.arg(id))
 			}
 			alts = append(alts, and(conds...))
 		}
-		outer += ` WHERE ` + or(alts...)
+		sql += ` AND ` + or(alts...)
 	}
-	outer += ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ` + b.arg(q.Count+1)
-	return outer, nil
+	sql += ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ` + b.arg(q.Count+1)
+	return sql, nil
 }
 
 // cursor is the keyset position after the last row of a page.
@@ -613,8 +663,8 @@ const (
 	everythingPage = `SELECT type, id, version_id, last_updated, content::text, shard_key FROM resources
 WHERE shard_key = $1 AND NOT deleted AND last_updated >= coalesce($2, '-infinity'::timestamptz)
   AND (cardinality($3::text[]) = 0 OR type = ANY($3))
-  AND (type COLLATE "C", id COLLATE "C") > ($4, $5)
-ORDER BY type COLLATE "C", id COLLATE "C" LIMIT $6`
+  AND (type, id) > ($4, $5)
+ORDER BY type, id LIMIT $6`
 
 	everythingRefs = `SELECT DISTINCT target_type, target_id FROM idx_reference
 WHERE (shard_key, type, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
