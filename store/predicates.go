@@ -20,6 +20,13 @@ func (b *sqlBuilder) filter(r, typ string, f search.Filter) (string, error) {
 		return b.chain(r, f)
 	}
 	p := f.Param
+	if (p.Code == "_id" || p.Code == "_lastUpdated") && f.Modifier == search.ModMissing {
+		// Every resource has an id and a lastUpdated.
+		if f.Missing {
+			return "false", nil
+		}
+		return "true", nil
+	}
 	switch p.Code {
 	case "_id":
 		return b.idFilter(r, f), nil

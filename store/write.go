@@ -205,3 +205,78 @@ func newVersion(r *fhir.Resource, version int64, deleted bool) (*fhir.Version, e
 
 // now is the version timestamp, truncated to what PostgreSQL stores.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+const routeForUpdate = `SELECT id, type FROM resource_ids
+WHERE (id, type) IN (SELECT * FROM unnest($1::text[], $2::text[])) FOR UPDATE`
+
+// Load stores many resources in one transaction, the bulk path of NDJSON
+// loading: each resource with an id is created under it or, when it exists,
+// updated; one without an id is created under a new id. New resources, the
+// usual case, are written in a single round trip together.
+func (s *Store) Load(ctx context.Context, rs []*fhir.Resource) ([]*fhir.Version, error) {
+	out := make([]*fhir.Version, len(rs))
+	err := s.inTx(ctx, "load", func(tx pgx.Tx) error {
+		ids, types := make([]string, 0, len(rs)), make([]string, 0, len(rs))
+		for _, r := range rs {
+			if r.ID == "" {
+				r.ID = uuid.NewString()
+			} else {
+				ids, types = append(ids, r.ID), append(types, r.Type)
+			}
+		}
+		existing := map[string]bool{}
+		if len(ids) > 0 {
+			rows, err := tx.Query(ctx, routeForUpdate, ids, types)
+			if err != nil {
+				return err
+			}
+			if err := forEach(rows, func(row pgx.Rows) error {
+				var id, typ string
+				if err := row.Scan(&id, &typ); err != nil {
+					return err
+				}
+				existing[typ+"/"+id] = true
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		b := &pgx.Batch{}
+		seen := map[string]bool{}
+		for i, r := range rs {
+			ref := r.Type + "/" + r.ID
+			if existing[ref] || seen[ref] {
+				// An update, or the same resource twice in one load: the plain
+				// path, after what is queued.
+				if b.Len() > 0 {
+					if err := tx.SendBatch(ctx, b).Close(); err != nil {
+						return err
+					}
+					b = &pgx.Batch{}
+				}
+				v, _, err := updateTx(ctx, tx, r, 0)
+				if err != nil {
+					return err
+				}
+				out[i] = v
+				continue
+			}
+			seen[ref] = true
+			v, err := newVersion(r, 1, false)
+			if err != nil {
+				return err
+			}
+			shard := ShardKey(r)
+			b.Queue(`INSERT INTO resource_ids (id, type, shard_key) VALUES ($1, $2, $3)`, r.ID, r.Type, shard)
+			b.Queue(insertCurrent, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, string(v.Content))
+			b.Queue(insertHistory, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, string(v.Content))
+			queueIndex(b, shard, v.Type, v.ID, extract.Extract(r))
+			out[i] = v
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return out, err
+}

@@ -27,7 +27,7 @@ func BenchmarkCreate(b *testing.B) {
 	body, _ := json.Marshal(patient("Bench"))
 	for _, clients := range []int{1, 16} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			load(b, clients, func(c *http.Client) (*http.Response, error) {
+			drive(b, clients, func(c *http.Client) (*http.Response, error) {
 				return c.Post(base+"/fhir/Patient", "application/fhir+json", bytes.NewReader(body))
 			}, http.StatusCreated)
 		})
@@ -50,7 +50,7 @@ func BenchmarkRead(b *testing.B) {
 	}
 	for _, clients := range []int{1, 16} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			load(b, clients, func(c *http.Client) (*http.Response, error) { return c.Get(url) }, http.StatusOK)
+			drive(b, clients, func(c *http.Client) (*http.Response, error) { return c.Get(url) }, http.StatusOK)
 		})
 	}
 }
@@ -62,8 +62,8 @@ func benchServer(b *testing.B) string {
 	return srv.URL
 }
 
-// load runs b.N requests from the given number of concurrent clients.
-func load(b *testing.B, clients int, send func(*http.Client) (*http.Response, error), want int) {
+// drive runs b.N requests from the given number of concurrent clients.
+func drive(b *testing.B, clients int, send func(*http.Client) (*http.Response, error), want int) {
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	var next atomic.Int64
 	lat := make([][]time.Duration, clients)

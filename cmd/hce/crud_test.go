@@ -35,12 +35,25 @@ func TestCapabilityStatement(t *testing.T) {
 	for _, i := range obs["interaction"].([]any) {
 		codes = append(codes, i.(map[string]any)["code"].(string))
 	}
-	if got := strings.Join(codes, ","); got != "read,vread,update,patch,delete,history-instance,history-type,create" {
+	if got := strings.Join(codes, ","); got != "read,vread,update,patch,delete,history-instance,history-type,create,search-type" {
 		t.Errorf("Observation interactions %s", got)
 	}
-	// Search is not claimed until it is served.
-	if _, ok := obs["searchParam"]; ok {
-		t.Errorf("searchParam claimed: %v", obs["searchParam"])
+	// Every claimed search parameter is one the server answers: searching
+	// by each must not fail.
+	params, _ := obs["searchParam"].([]any)
+	if len(params) < 30 {
+		t.Fatalf("Observation claims %d search parameters", len(params))
+	}
+	for _, p := range params {
+		name := p.(map[string]any)["name"].(string)
+		c.do("GET", "/fhir/Observation?"+name+":missing=true&_count=1", nil, "Prefer", "handling=strict").must(t, 200)
+	}
+	var sys []string
+	for _, i := range rest0["interaction"].([]any) {
+		sys = append(sys, i.(map[string]any)["code"].(string))
+	}
+	if got := strings.Join(sys, ","); got != "transaction,batch,history-system" {
+		t.Errorf("system interactions %s", got)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/fhir/spec"
 	"github.com/labstack/echo/v4"
 )
 
@@ -20,22 +21,34 @@ var startTime = time.Now().UTC()
 
 func (h *Handler) capabilityStatement() map[string]any {
 	interactions := []map[string]string{}
-	for _, code := range []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create"} {
+	for _, code := range []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"} {
 		interactions = append(interactions, map[string]string{"code": code})
+	}
+	conditionalDelete := "single"
+	if h.opt.DeleteMultiple {
+		conditionalDelete = "multiple"
 	}
 	resources := make([]map[string]any, 0, len(fhir.ResourceTypes))
 	for _, t := range fhir.ResourceTypes {
-		resources = append(resources, map[string]any{
+		params, includes := searchCapabilities(t)
+		res := map[string]any{
 			"type":              t,
 			"interaction":       interactions,
 			"versioning":        "versioned-update",
 			"readHistory":       true,
 			"updateCreate":      true,
-			"conditionalCreate": false,
-			"conditionalUpdate": false,
+			"conditionalCreate": true,
+			"conditionalUpdate": true,
 			"conditionalRead":   "full-support",
-			"conditionalDelete": "not-supported",
-		})
+			"conditionalDelete": conditionalDelete,
+			"searchInclude":     includes,
+			"searchRevInclude":  []string{"*"},
+			"searchParam":       params,
+		}
+		if t == "Patient" {
+			res["operation"] = []map[string]string{{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}
+		}
+		resources = append(resources, res)
 	}
 	return map[string]any{
 		"resourceType": "CapabilityStatement",
@@ -50,7 +63,23 @@ func (h *Handler) capabilityStatement() map[string]any {
 		"rest": []map[string]any{{
 			"mode":        "server",
 			"resource":    resources,
-			"interaction": []map[string]string{{"code": "history-system"}},
+			"interaction": []map[string]string{{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}},
 		}},
 	}
+}
+
+// searchCapabilities lists the search parameters of typ that HCE indexes and
+// the _include values it accepts.
+func searchCapabilities(typ string) (params []map[string]string, includes []string) {
+	includes = []string{"*"}
+	for _, p := range spec.Params(typ) {
+		if p.Type == "special" || (p.Expression == "" && p.Code != "_id" && p.Code != "_lastUpdated") {
+			continue
+		}
+		params = append(params, map[string]string{"name": p.Code, "definition": p.URL, "type": p.Type})
+		if p.Type == "reference" {
+			includes = append(includes, typ+":"+p.Code)
+		}
+	}
+	return params, includes
 }

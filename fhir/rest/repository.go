@@ -25,6 +25,9 @@ type Repository interface {
 	// Everything returns one page of Patient/{id}/$everything: resources
 	// after the cursor "Type/id", and the cursor of the next page.
 	Everything(ctx context.Context, patient string, since time.Time, types []string, count int, after string) ([]*fhir.Version, string, error)
+	// Load stores many resources in one transaction: each under its id
+	// (created or updated) or, without one, under a new id.
+	Load(ctx context.Context, rs []*fhir.Resource) ([]*fhir.Version, error)
 	// Match returns the ids of the live resources of typ that the search
 	// criteria select, at most limit of them (0: all); conditional
 	// interactions and references are built on it.

@@ -57,6 +57,9 @@ var methodOrder = map[string]int{"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "
 // an entry behaves exactly like the same request sent alone; a transaction
 // runs them all in one database transaction and stores nothing if one fails.
 func (h *Handler) bundle(c echo.Context) error {
+	if isNDJSON(c.Request()) {
+		return h.ndjson(c)
+	}
 	body, err := readBody(c, resourceTypes...)
 	if err != nil {
 		return err
