@@ -71,20 +71,30 @@ func (s *Store) Delete(ctx context.Context, typ, id string, ifMatch int64) (*fhi
 	return v, err
 }
 
+// createTx writes version 1 in one round trip: the routing row first, whose
+// conflict (the id is taken) fails the create; the caller then rolls back
+// what the rest of the batch wrote.
 func createTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource) (*fhir.Version, error) {
 	shard := ShardKey(r)
-	tag, err := tx.Exec(ctx, insertID, r.ID, r.Type, shard)
-	if err != nil {
-		return nil, err
-	}
-	if tag.RowsAffected() == 0 {
-		return nil, fhir.Errorf(fhir.ErrConflict, "duplicate", fmt.Sprintf("%s/%s already exists", r.Type, r.ID))
-	}
 	v, err := newVersion(r, 1, false)
 	if err != nil {
 		return nil, err
 	}
-	return v, writeVersion(ctx, tx, shard, v, insertCurrent, "", extract.Extract(r))
+	b := &pgx.Batch{}
+	b.Queue(insertID, r.ID, r.Type, shard)
+	queueVersion(b, shard, v, insertCurrent, "", extract.Extract(r))
+	br := tx.SendBatch(ctx, b)
+	tag, err := br.Exec()
+	if err == nil && tag.RowsAffected() == 0 {
+		err = fhir.Errorf(fhir.ErrConflict, "duplicate", fmt.Sprintf("%s/%s already exists", r.Type, r.ID))
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 func updateTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource, ifMatch int64) (*fhir.Version, bool, error) {
@@ -145,11 +155,17 @@ func deleteTx(ctx context.Context, tx pgx.Tx, typ, id string, ifMatch int64) (*f
 // UPDATE statement), appends it to the history and replaces the resource's
 // index rows (those under oldShard, when not empty, by x), in one round trip.
 func writeVersion(ctx context.Context, tx pgx.Tx, shard string, v *fhir.Version, current, oldShard string, x *extract.Index) error {
+	b := &pgx.Batch{}
+	queueVersion(b, shard, v, current, oldShard, x)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueVersion queues what writeVersion writes.
+func queueVersion(b *pgx.Batch, shard string, v *fhir.Version, current, oldShard string, x *extract.Index) {
 	var content any // a SQL NULL for deletions
 	if !v.Deleted {
 		content = string(v.Content)
 	}
-	b := &pgx.Batch{}
 	b.Queue(current, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
 	b.Queue(insertHistory, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
 	if oldShard != "" {
@@ -158,7 +174,6 @@ func writeVersion(ctx context.Context, tx pgx.Tx, shard string, v *fhir.Version,
 	if x != nil {
 		queueIndex(b, shard, v.Type, v.ID, x)
 	}
-	return tx.SendBatch(ctx, b).Close()
 }
 
 // moveShard re-homes a resource whose patient changed: its routing row,

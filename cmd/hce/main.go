@@ -2,6 +2,7 @@
 //
 //	hce serve                        serve the FHIR API (embedded PostgreSQL unless --database-url)
 //	hce migrate up|down|status       manage the schema
+//	hce load [--url BASE] [-c N] FILE|DIR|-   load Bundles and NDJSON through the API
 //	hce cluster status|register|rebalance   inspect and grow a Citus cluster
 //	hce healthcheck [--url URL]      exit 0 when the server's /healthz answers 200
 //
@@ -25,6 +26,7 @@ const usage = `usage: hce <command> [flags]
 commands:
   serve                      serve the FHIR R4 API at http://ADDR/fhir
   migrate up|down|status     apply, roll back or list schema migrations
+  load [--url BASE] [-c N] [--continue] FILE|DIR|-   post Bundles and NDJSON to a server
   cluster status             mode, Citus version, workers and tables
   cluster register           add Citus workers (--worker HOST:PORT), idempotent
   cluster rebalance          move shards onto new workers and show progress
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serveCmd(ctx, args[1:], stderr)
 	case "migrate":
 		err = migrateCmd(ctx, args[1:], stdout, stderr)
+	case "load":
+		err = loadCmd(ctx, args[1:], os.Stdin, stderr)
 	case "cluster":
 		err = clusterCmd(ctx, args[1:], stdout, stderr)
 	case "healthcheck":

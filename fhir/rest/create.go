@@ -34,6 +34,12 @@ func (h *Handler) create(c echo.Context) error {
 
 // parseResource reads and validates the body as a resource of type typ.
 func parseResource(c echo.Context, typ string) (*fhir.Resource, error) {
+	if r, ok := c.Request().Context().Value(parsedResource{}).(*fhir.Resource); ok {
+		if r.Type != typ {
+			return nil, fhir.Invalid("resourceType "+r.Type+" does not match the URL's type "+typ, "resourceType")
+		}
+		return r, nil
+	}
 	body, err := readBody(c, resourceTypes...)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,9 @@ type (
 	// assignedID carries the id a transaction assigned to a POST entry in
 	// advance, so that urn:uuid references to it could be rewritten.
 	assignedID struct{}
+	// parsedResource carries an entry's resource, validated with its Bundle,
+	// so that the entry's request need not encode and parse it again.
+	parsedResource struct{}
 )
 
 // repoOf returns the Repository a request works on: the transaction's when
@@ -85,7 +88,7 @@ func (h *Handler) bundle(c echo.Context) error {
 		// Each entry of a batch is its own transaction.
 		for _, e := range processingOrder(entries) {
 			err := h.repo.Transaction(ctx, func(repo Repository) error {
-				if err := h.resolve(ctx, repo, entries, e); err != nil {
+				if err := h.newResolver(repo, entries).resolve(ctx, e); err != nil {
 					return err
 				}
 				var err error
@@ -98,8 +101,9 @@ func (h *Handler) bundle(c echo.Context) error {
 		}
 	} else {
 		err = h.repo.Transaction(ctx, func(repo Repository) error {
+			res := h.newResolver(repo, entries)
 			for _, e := range processingOrder(entries) {
-				if err := h.resolve(ctx, repo, entries, e); err != nil {
+				if err := res.resolve(ctx, e); err != nil {
 					return entryError(e, err)
 				}
 			}
@@ -164,78 +168,61 @@ func processingOrder(entries []*entry) []*entry {
 	return out
 }
 
-// resolve prepares e before any entry runs: a POST gets its id (or, when its
+// resolver rewrites the references between a Bundle's entries: it maps
+// each entry's fullUrl to the Type/id the entry stores (or matched).
+type resolver struct {
+	h       *Handler
+	repo    Repository
+	targets map[string]string // fullUrl -> Type/id
+	posts   map[string]*entry // fullUrl -> POST entry not yet given an id
+}
+
+func (h *Handler) newResolver(repo Repository, entries []*entry) *resolver {
+	r := &resolver{h: h, repo: repo, targets: map[string]string{}, posts: map[string]*entry{}}
+	for _, e := range entries {
+		switch {
+		case e.fullURL == "":
+		case e.method == "POST":
+			r.posts[e.fullURL] = e
+		case e.method == "PUT" && !strings.Contains(e.url, "?"):
+			r.targets[e.fullURL] = e.url
+		}
+	}
+	return r
+}
+
+// resolve prepares e before it runs: a POST gets its id (or, when its
 // ifNoneExist matches, the id of the match), and every reference in e's
 // resource to another entry's fullUrl or to a search (Type?criteria) becomes
 // Type/id.
-func (h *Handler) resolve(ctx context.Context, repo Repository, all []*entry, e *entry) error {
-	if e.method == "POST" && e.id == "" && e.existing == "" {
-		typ, _ := e.resource["resourceType"].(string)
-		if cond := e.header.Get("If-None-Exist"); cond != "" {
-			if err := repo.Lock(ctx, typ+"?"+cond); err != nil {
-				return err
-			}
-			ids, err := h.match(ctx, repo, typ, cond, 2)
-			if err != nil {
-				return err
-			}
-			if len(ids) > 1 {
-				return fhir.Errorf(fhir.ErrPreconditionFailed, "multiple-matches", "ifNoneExist "+cond+" matches more than one "+typ)
-			}
-			if len(ids) == 1 {
-				e.existing = typ + "/" + ids[0]
-				return nil
-			}
-		}
-		e.id = uuid.NewString()
+func (r *resolver) resolve(ctx context.Context, e *entry) error {
+	if err := r.identify(ctx, e); err != nil {
+		return err
 	}
 	if e.resource == nil {
 		return nil
-	}
-	targets := map[string]string{}
-	for _, o := range all {
-		if o.fullURL == "" {
-			continue
-		}
-		switch {
-		case o.existing != "":
-			targets[o.fullURL] = o.existing
-		case o.method == "POST" && o.id != "":
-			typ, _ := o.resource["resourceType"].(string)
-			targets[o.fullURL] = typ + "/" + o.id
-		case o.method == "PUT" && !strings.Contains(o.url, "?"):
-			targets[o.fullURL] = o.url
-		}
 	}
 	var err error
 	walkReferences(e.resource, func(ref string) string {
 		if err != nil {
 			return ref
 		}
-		if t, ok := targets[ref]; ok {
+		if t, ok := r.targets[ref]; ok {
 			return t
 		}
-		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
-			// A batch processes its own entries first; one that is not in
-			// this Bundle cannot be resolved.
-			if later := laterPost(all, ref); later != nil {
-				typ, _ := later.resource["resourceType"].(string)
-				if rerr := h.resolve(ctx, repo, all, later); rerr != nil {
-					err = rerr
-					return ref
-				}
-				target := typ + "/" + later.id
-				if later.existing != "" {
-					target = later.existing
-				}
-				targets[ref] = target
-				return target
+		if later, ok := r.posts[ref]; ok {
+			// A POST processed later in the Bundle: give it its id now.
+			if err = r.identify(ctx, later); err != nil {
+				return ref
 			}
+			return r.targets[ref]
+		}
+		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
 			err = fhir.Invalid("reference " + ref + " names no entry of this Bundle")
 			return ref
 		}
 		if typ, query, ok := strings.Cut(ref, "?"); ok && fhir.IsResourceType(typ) {
-			ids, merr := h.match(ctx, repo, typ, query, 2)
+			ids, merr := r.h.match(ctx, r.repo, typ, query, 2)
 			switch {
 			case merr != nil:
 				err = merr
@@ -244,7 +231,9 @@ func (h *Handler) resolve(ctx context.Context, repo Repository, all []*entry, e 
 			case len(ids) > 1:
 				err = fhir.Errorf(fhir.ErrPreconditionFailed, "multiple-matches", "conditional reference "+ref+" matches more than one resource")
 			default:
-				return typ + "/" + ids[0]
+				t := typ + "/" + ids[0]
+				r.targets[ref] = t // the same criteria recur across a Bundle
+				return t
 			}
 		}
 		return ref
@@ -252,11 +241,36 @@ func (h *Handler) resolve(ctx context.Context, repo Repository, all []*entry, e 
 	return err
 }
 
-// laterPost finds the POST entry with fullUrl ref that has no id yet.
-func laterPost(all []*entry, ref string) *entry {
-	for _, o := range all {
-		if o.fullURL == ref && o.method == "POST" && o.id == "" && o.existing == "" {
-			return o
+// identify gives a POST entry its id, or the id its ifNoneExist matches.
+func (r *resolver) identify(ctx context.Context, e *entry) error {
+	if e.method != "POST" || e.id != "" || e.existing != "" {
+		return nil
+	}
+	typ, _ := e.resource["resourceType"].(string)
+	if cond := e.header.Get("If-None-Exist"); cond != "" {
+		if err := r.repo.Lock(ctx, typ+"?"+cond); err != nil {
+			return err
+		}
+		ids, err := r.h.match(ctx, r.repo, typ, cond, 2)
+		if err != nil {
+			return err
+		}
+		if len(ids) > 1 {
+			return fhir.Errorf(fhir.ErrPreconditionFailed, "multiple-matches", "ifNoneExist "+cond+" matches more than one "+typ)
+		}
+		if len(ids) == 1 {
+			e.existing = typ + "/" + ids[0]
+		}
+	}
+	if e.existing == "" {
+		e.id = uuid.NewString()
+	}
+	if e.fullURL != "" {
+		delete(r.posts, e.fullURL)
+		if e.existing != "" {
+			r.targets[e.fullURL] = e.existing
+		} else {
+			r.targets[e.fullURL] = typ + "/" + e.id
 		}
 	}
 	return nil
@@ -295,13 +309,13 @@ func (h *Handler) dispatch(ctx context.Context, repo Repository, c echo.Context,
 				Etag: v.ETag(), LastModified: fhir.FormatInstant(v.LastUpdated)}}, nil
 	}
 	var body []byte
-	if e.resource != nil {
-		var err error
-		if body, err = json.Marshal(e.resource); err != nil {
-			return fhir.BundleEntry{}, fhir.Invalid("cannot encode the entry's resource")
-		}
-	}
 	rctx := context.WithValue(ctx, txRepo{}, repo)
+	if e.resource != nil {
+		typ, _ := e.resource["resourceType"].(string)
+		id, _ := e.resource["id"].(string)
+		rctx = context.WithValue(rctx, parsedResource{}, &fhir.Resource{Type: typ, ID: id, Content: e.resource})
+		body = []byte("{}") // stands for the resource, which travels in the context
+	}
 	if e.method == "POST" && e.id != "" {
 		rctx = context.WithValue(rctx, assignedID{}, e.id)
 	}
@@ -309,6 +323,9 @@ func (h *Handler) dispatch(ctx context.Context, repo Repository, c echo.Context,
 	req.Host = c.Request().Host
 	req.Header = e.header.Clone()
 	req.Header.Set("Accept", mimeFHIRJSON)
+	if p := c.Request().Header.Values("Prefer"); len(p) > 0 {
+		req.Header["Prefer"] = p // return=minimal spares re-sending every resource
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", mimeFHIRJSON)
 	}
