@@ -8,7 +8,7 @@ import (
 
 // ErrFailed is wrapped by every error Load returns because something did not
 // load, so callers can tell "the data was refused" from "the loader broke".
-var ErrFailed = errors.New("load failed")
+var ErrFailed = errors.New("load: not everything loaded")
 
 // Failure is one thing that did not load: a whole file, one Bundle entry or
 // one NDJSON line.

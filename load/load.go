@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -129,7 +130,7 @@ func Load(ctx context.Context, paths []string, opt Options) (Summary, error) {
 		f := s.Failures[0]
 		return s, &f
 	}
-	return s, fmt.Errorf("load: %d failed: %w", len(s.Failures), ErrFailed)
+	return s, fmt.Errorf("%w: %d failed", ErrFailed, len(s.Failures))
 }
 
 // normalize fills in defaults and checks the base URL, which is returned
@@ -189,21 +190,27 @@ type job struct {
 // run loads the plan: failures found while planning, then the batches in
 // order, then the rest on opt.Concurrency streams.
 func (r *runner) run(ctx context.Context, inputs []Input) {
-	var rest []*fileRun
+	var batches, rest []*fileRun
 	for _, in := range inputs {
 		fr := &fileRun{in: in, start: time.Now(), pending: 1}
 		switch {
 		case in.Err != nil:
+			// Reported before anything is posted: without Continue, a typo
+			// in the arguments costs nothing.
 			r.fail(Failure{File: in.Path, Entry: -1, Diagnostics: in.Err.Error()})
-			r.partDone(fr, 0, 1)
+			r.partDone(fr, 0, 1, in.Size)
 		case in.Kind == Batch:
-			if ctx.Err() == nil {
-				fr.start = time.Now()
-				r.bundle(ctx, fr)
-			}
+			batches = append(batches, fr)
 		default:
 			rest = append(rest, fr)
 		}
+	}
+	for _, fr := range batches {
+		if ctx.Err() != nil {
+			return
+		}
+		fr.start = time.Now()
+		r.bundle(ctx, fr)
 	}
 	jobs := make(chan job)
 	var wg sync.WaitGroup
@@ -243,16 +250,18 @@ func (r *runner) produce(ctx context.Context, files []*fileRun, jobs chan<- job)
 				return
 			}
 		}
-		rc, err := fr.in.open(&r.prog.bytesDone)
+		var read atomic.Int64 // bytes of the file read so far
+		rc, err := fr.in.open(&read)
 		if err != nil {
 			r.fail(Failure{File: fr.in.Path, Entry: -1, Diagnostics: err.Error()})
-			r.partDone(fr, 0, 1)
+			r.partDone(fr, 0, 1, fr.in.Size)
 			continue
 		}
 		fr.start, fr.reading = time.Now(), true
 		fr.pending = 0
 		ch := newChunker(rc, r.opt.ChunkLines, r.opt.ChunkBytes)
 		readFailed := false
+		var credited int64 // bytes of the file assigned to chunks
 		for ctx.Err() == nil {
 			c, err := ch.next()
 			if err == io.EOF {
@@ -266,6 +275,8 @@ func (r *runner) produce(ctx context.Context, files []*fileRun, jobs chan<- job)
 				fr.mu.Unlock()
 				break
 			}
+			c.raw = read.Load() - credited
+			credited += c.raw
 			fr.mu.Lock()
 			fr.pending++
 			fr.mu.Unlock()
@@ -280,6 +291,7 @@ func (r *runner) produce(ctx context.Context, files []*fileRun, jobs chan<- job)
 		if ctx.Err() != nil && !readFailed {
 			return // stopped: the file is neither loaded nor failed
 		}
+		r.prog.bytesDone.Add(read.Load() - credited) // read ahead past the last chunk
 		r.readDone(fr)
 	}
 }
@@ -296,9 +308,12 @@ func (r *runner) fail(f Failure) {
 }
 
 // partDone adds a finished part to its file and reports the file when it
-// was the last.
-func (r *runner) partDone(fr *fileRun, resources, failed int64) {
+// was the last. raw is the part's share of the file's bytes: progress counts
+// bytes when the server has answered for them, not when they were sent,
+// because the server reads a whole Bundle before it stores any of it.
+func (r *runner) partDone(fr *fileRun, resources, failed, raw int64) {
 	r.prog.resources.Add(resources)
+	r.prog.bytesDone.Add(raw)
 	fr.mu.Lock()
 	fr.resources += resources
 	fr.failed += failed
@@ -334,10 +349,10 @@ func (r *runner) fileDone(fr *fileRun) {
 // bundle posts a batch or transaction Bundle, streamed from its file.
 func (r *runner) bundle(ctx context.Context, fr *fileRun) {
 	in := fr.in
-	body, err := in.open(&r.prog.bytesDone)
+	body, err := in.open(nil)
 	if err != nil {
 		r.fail(Failure{File: in.Path, Entry: -1, Diagnostics: err.Error()})
-		r.partDone(fr, 0, 1)
+		r.partDone(fr, 0, 1, in.Size)
 		return
 	}
 	a, err := r.post(ctx, body, body.size, mimeFHIRJSON)
@@ -346,14 +361,14 @@ func (r *runner) bundle(ctx context.Context, fr *fileRun) {
 			return // cancelled: neither loaded nor failed
 		}
 		r.fail(Failure{File: in.Path, Entry: -1, Diagnostics: err.Error()})
-		r.partDone(fr, 0, 1)
+		r.partDone(fr, 0, 1, in.Size)
 		return
 	}
 	done, fails := bundleResult(in.Path, a)
 	for _, f := range fails {
 		r.fail(f)
 	}
-	r.partDone(fr, done, int64(len(fails)))
+	r.partDone(fr, done, int64(len(fails)), in.Size)
 }
 
 // ndjsonChunk posts one chunk of an NDJSON file.
@@ -366,14 +381,14 @@ func (r *runner) ndjsonChunk(ctx context.Context, fr *fileRun, c *chunk) {
 		first, last := c.span()
 		r.fail(Failure{File: fr.in.Path, Entry: -1, Line: first,
 			Diagnostics: fmt.Sprintf("lines %d-%d not loaded: %v", first, last, err)})
-		r.partDone(fr, 0, 1)
+		r.partDone(fr, 0, 1, c.raw)
 		return
 	}
 	done, fails := chunkResult(fr.in.Path, c, a)
 	for _, f := range fails {
 		r.fail(f)
 	}
-	r.partDone(fr, done, int64(len(fails)))
+	r.partDone(fr, done, int64(len(fails)), c.raw)
 }
 
 // answer is a server's response, read whole.
@@ -410,10 +425,13 @@ func (r *runner) post(ctx context.Context, body io.Reader, length int64, content
 		return nil, fmt.Errorf("read the response: %w", err)
 	}
 	a := &answer{code: resp.StatusCode, status: resp.Status, raw: raw}
-	if json.Unmarshal(raw, &a.reply) == nil && a.reply.ResourceType != "" {
-		a.decoded = true
-	}
+	a.decode()
 	return a, nil
+}
+
+// decode reads raw as a FHIR resource when it is one.
+func (a *answer) decode() {
+	a.decoded = json.Unmarshal(a.raw, &a.reply) == nil && a.reply.ResourceType != ""
 }
 
 // bundleResult counts the entries of a batch-response or
@@ -495,6 +513,9 @@ func chunkResult(file string, c *chunk, a *answer) (done int64, fails []Failure)
 			if n == 0 {
 				f.Line = first
 				f.Diagnostics = fmt.Sprintf("lines %d-%d: %s", first, last, is.Diagnostics)
+				if !success {
+					f.Diagnostics = fmt.Sprintf("lines %d-%d not loaded: %s", first, last, is.Diagnostics)
+				}
 			}
 			fails = append(fails, f)
 		}

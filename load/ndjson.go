@@ -10,6 +10,7 @@ import (
 type chunk struct {
 	body  []byte // the lines, trimmed, each ending in '\n'
 	lines []int  // the 1-based line in the file of each line of body
+	raw   int64  // bytes of the file (compressed, if it is) read for it
 }
 
 // span describes the chunk's lines for a message.

@@ -14,8 +14,8 @@ import (
 var gzipMagic = []byte{0x1f, 0x8b}
 
 // open returns the decompressed content of in. Every byte read from the
-// underlying file (compressed or not) is added to counted, which drives the
-// progress estimate; counted may be nil.
+// underlying file (compressed or not) is added to counted, which tells how
+// far into the file a chunk of NDJSON ends; counted may be nil.
 func (in *Input) open(counted *atomic.Int64) (*readCloser, error) {
 	var raw io.Reader
 	var closeRaw func() error
@@ -52,7 +52,10 @@ func decompress(r io.Reader) (_ io.Reader, gzipped bool, _ error) {
 		return br, false, nil
 	}
 	zr, err := gzip.NewReader(br)
-	return zr, true, err
+	if err != nil {
+		return nil, true, fmt.Errorf("gzip: %w", err)
+	}
+	return zr, true, nil
 }
 
 // readCloser closes the file under a decompressing reader.

@@ -71,7 +71,7 @@ func (p *progress) draw() {
 // snapshot is the state the bar shows.
 type snapshot struct {
 	filesDone, filesTotal int
-	resources             int64
+	resources, failed     int64
 	bytesDone, bytesTotal int64
 	elapsed               time.Duration
 }
@@ -79,14 +79,14 @@ type snapshot struct {
 func (p *progress) snapshot() snapshot {
 	return snapshot{
 		filesDone: int(p.filesDone.Load()), filesTotal: p.filesTotal,
-		resources: p.resources.Load(),
+		resources: p.resources.Load(), failed: p.failed.Load(),
 		bytesDone: p.bytesDone.Load(), bytesTotal: p.bytesTotal,
 		elapsed: time.Since(p.start),
 	}
 }
 
 // renderBar draws one line: a bar of the bytes read, files done of total,
-// resources done, the rate, and an ETA extrapolated from the bytes read so
+// resources done, the rate, failures if any, and an ETA extrapolated from the bytes read so
 // far (resources vary too much in size to predict from counts). The line is
 // cut to width when width is positive.
 func renderBar(s snapshot, width int) string {
@@ -109,6 +109,9 @@ func renderBar(s snapshot, width int) string {
 	}
 	line := fmt.Sprintf("[%s] %3.0f%%  %d/%d files  %d resources  %s/s  ETA %s",
 		bar, frac*100, s.filesDone, s.filesTotal, s.resources, rate(s.resources, s.elapsed), eta)
+	if s.failed > 0 {
+		line += fmt.Sprintf("  %d failed", s.failed)
+	}
 	if width > 0 && len(line) >= width {
 		line = line[:width-1]
 	}
