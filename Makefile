@@ -1,7 +1,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: build run test vet fuzz bench
+.PHONY: build run test gotest postman vet fuzz bench image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hce ./cmd/hce
@@ -12,12 +12,29 @@ run: build
 vet:
 	$(GO) vet ./...
 
-test: vet
-	$(GO) test -count=1 -timeout 30m ./...
+# Every Go test (integration tests start their own PostgreSQL), then the
+# Postman collection against a live server.
+test: gotest postman
+
+gotest: vet
+	$(GO) test -count=1 -timeout 45m ./...
+
+postman: build
+	bash postman/run.sh
 
 # Short fuzzing of every parser that takes user input.
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test ./fhir -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./fhir -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./search -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./search/fhirpath -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./load -run '^$$' -fuzz '^FuzzSniff$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./load -run '^$$' -fuzz '^FuzzChunker$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./fhir/rest -run '^$$' -fuzz '^FuzzHeaders$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+image:
+	docker build -t hce:local --build-arg VERSION=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) .

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"time"
 )
 
@@ -12,9 +13,13 @@ import (
 // their health check.
 func healthcheckCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("healthcheck", stderr)
-	url := fs.String("url", "http://127.0.0.1:8080/healthz", "URL to probe (env HCE_URL is not used here)")
+	url := fs.String("url", "http://127.0.0.1:8080/healthz", "URL to probe, or the server's root to probe its /healthz (env HCE_URL is not used here)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if u, err := neturl.Parse(*url); err == nil && (u.Path == "" || u.Path == "/") {
+		u.Path = "/healthz"
+		*url = u.String()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

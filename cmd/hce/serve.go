@@ -35,6 +35,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Int64Var(&f.opt.MaxBodyBytes, "max-body-bytes", 64<<20, "largest request body accepted (env HCE_MAX_BODY_BYTES)")
 	fs.IntVar(&f.opt.DefaultCount, "default-count", 50, "page size when _count is absent (env HCE_DEFAULT_COUNT)")
 	fs.IntVar(&f.opt.MaxCount, "max-count", 1000, "largest page size (env HCE_MAX_COUNT)")
+	fs.BoolVar(&f.opt.DeleteMultiple, "delete-multiple", false, "let a conditional delete remove every match instead of answering 412 (env HCE_DELETE_MULTIPLE)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
