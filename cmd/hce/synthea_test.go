@@ -204,7 +204,7 @@ func TestSynthea(t *testing.T) {
 		var sent struct {
 			Entry []struct {
 				Resource struct{ ResourceType string } `json:"resource"`
-				Request  struct{ IfNoneExist string } `json:"request"`
+				Request  struct{ IfNoneExist string }  `json:"request"`
 			} `json:"entry"`
 		}
 		if err := json.Unmarshal(readGzip(t, f), &sent); err != nil {
