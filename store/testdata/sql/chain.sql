@@ -1,0 +1,3 @@
+-- Observation?subject:Patient.name=smith
+SELECT r.id, r.version_id, r.last_updated, r.content::text, r.shard_key FROM resources r WHERE r.type = $1 AND NOT r.deleted AND (EXISTS (SELECT 1 FROM idx_reference h1 WHERE h1.shard_key = r.shard_key AND h1.type = r.type AND h1.id = r.id AND h1.param = $5 AND h1.target_type = ANY($4) AND (h1.target_type, h1.target_id) IN (SELECT t2.type, t2.id FROM resources t2 WHERE t2.type = ANY($4) AND NOT t2.deleted AND EXISTS (SELECT 1 FROM idx_string i3 WHERE i3.shard_key = t2.shard_key AND i3.type = t2.type AND i3.id = t2.id AND i3.param = $3 AND (i3.value LIKE $2))))) ORDER BY r.id LIMIT $6
+-- args: ["Observation","smith%","name",["Patient"],"subject",21]

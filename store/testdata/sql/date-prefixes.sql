@@ -1,0 +1,3 @@
+-- Observation?date=ge2015&date=lt2016-02
+SELECT r.id, r.version_id, r.last_updated, r.content::text, r.shard_key FROM resources r WHERE r.type = $1 AND NOT r.deleted AND (EXISTS (SELECT 1 FROM idx_date i1 WHERE i1.shard_key = r.shard_key AND i1.type = r.type AND i1.id = r.id AND i1.param = $5 AND ((i1.hi > $2::timestamptz OR (i1.lo >= $3::timestamptz AND i1.hi <= $4::timestamptz)))) AND EXISTS (SELECT 1 FROM idx_date i2 WHERE i2.shard_key = r.shard_key AND i2.type = r.type AND i2.id = r.id AND i2.param = $7 AND (i2.lo < $6::timestamptz))) ORDER BY r.id LIMIT $8
+-- args: ["Observation","2016-01-01T00:00:00Z","2015-01-01T00:00:00Z","2016-01-01T00:00:00Z","date","2016-02-01T00:00:00Z","date",21]

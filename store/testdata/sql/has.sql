@@ -1,0 +1,3 @@
+-- Patient?_has:Observation:subject:code=29463-7
+SELECT r.id, r.version_id, r.last_updated, r.content::text, r.shard_key FROM resources r WHERE r.type = $1 AND NOT r.deleted AND ((r.type, r.id) IN (SELECT h1.target_type, h1.target_id FROM idx_reference h1 JOIN resources t2 ON h1.shard_key = t2.shard_key AND h1.type = t2.type AND h1.id = t2.id WHERE h1.type = ANY($4) AND h1.param = $5 AND NOT t2.deleted AND EXISTS (SELECT 1 FROM idx_token i3 WHERE i3.shard_key = t2.shard_key AND i3.type = t2.type AND i3.id = t2.id AND i3.param = $3 AND ((i3.code = $2))))) ORDER BY r.id LIMIT $6
+-- args: ["Patient","29463-7","code",["Observation"],"subject",21]
