@@ -108,6 +108,17 @@ CREATE TABLE idx_composite (
 CREATE INDEX idx_composite_code ON idx_composite (type, param, c1_code, c2_code);
 CREATE INDEX idx_composite_resource ON idx_composite (shard_key, type, id);
 
+-- Index rows have no natural key. REPLICA IDENTITY FULL lets Citus move
+-- their shards online (logical replication) when workers are added.
+ALTER TABLE idx_string REPLICA IDENTITY FULL;
+ALTER TABLE idx_token REPLICA IDENTITY FULL;
+ALTER TABLE idx_date REPLICA IDENTITY FULL;
+ALTER TABLE idx_number REPLICA IDENTITY FULL;
+ALTER TABLE idx_quantity REPLICA IDENTITY FULL;
+ALTER TABLE idx_reference REPLICA IDENTITY FULL;
+ALTER TABLE idx_uri REPLICA IDENTITY FULL;
+ALTER TABLE idx_composite REPLICA IDENTITY FULL;
+
 -- +goose Down
 DROP TABLE idx_composite;
 DROP TABLE idx_uri;

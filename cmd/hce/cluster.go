@@ -176,7 +176,7 @@ func rebalance(ctx context.Context, st *store.Store, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if line := s.State + " " + s.Details; line != last {
+		if line := s.State + " " + summarizeRebalance(s.Details); line != last {
 			fmt.Fprintln(stdout, "rebalance:", line)
 			last = line
 		}
@@ -224,4 +224,33 @@ func clusterStatus(ctx context.Context, st *store.Store, stdout io.Writer, asJSO
 		}
 	}
 	return nil
+}
+
+// summarizeRebalance turns Citus's job details into "12 done, 1 running,
+// 3 blocked; moving shard 102356 from host:port to host:port".
+func summarizeRebalance(details string) string {
+	var d struct {
+		Tasks []struct {
+			Command string `json:"command"`
+			Hosts   struct {
+				Source string `json:"source"`
+				Target string `json:"target"`
+			} `json:"hosts"`
+		} `json:"tasks"`
+		Counts map[string]int `json:"task_state_counts"`
+	}
+	if json.Unmarshal([]byte(details), &d) != nil {
+		return details
+	}
+	var parts []string
+	for _, state := range []string{"done", "running", "runnable", "blocked", "error", "cancelled"} {
+		if n := d.Counts[state]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, state))
+		}
+	}
+	out := strings.Join(parts, ", ")
+	for _, t := range d.Tasks {
+		out += fmt.Sprintf("; moving %s → %s", t.Hosts.Source, t.Hosts.Target)
+	}
+	return out
 }
