@@ -66,3 +66,17 @@ func TestClusterCommands(t *testing.T) {
 		})
 	}
 }
+
+func TestSummarizeRebalance(t *testing.T) {
+	tests := []struct{ details, want string }{
+		{`{"tasks": [{"hosts": {"source": "w1:5432", "target": "w3:5432"}, "command": "SELECT citus_move_shard_placement(1,2,4,'auto')"}], "task_state_counts": {"done": 15, "blocked": 3, "running": 1}}`,
+			"15 done, 1 running, 3 blocked; moving w1:5432 → w3:5432"},
+		{`{"tasks": [], "task_state_counts": {"done": 19}}`, "19 done"},
+		{`not json`, "not json"},
+	}
+	for _, tt := range tests {
+		if got := summarizeRebalance(tt.details); got != tt.want {
+			t.Errorf("summarizeRebalance(%s) = %q, want %q", tt.details, got, tt.want)
+		}
+	}
+}
