@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -24,14 +25,14 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error)
 	what := "read " + refString(typ, id)
 	shard, err := s.shardOf(ctx, typ, id)
 	if err != nil {
-		return nil, translate(what, err)
+		return nil, notFound(translate(what, err), typ, id)
 	}
 	v := &fhir.Version{Type: typ, ID: id}
 	if err := s.q().QueryRow(ctx, readCurrent, shard, typ, id).Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content); err != nil {
-		return nil, translate(what, err)
+		return nil, notFound(translate(what, err), typ, id)
 	}
 	if v.Deleted {
-		return v, fmt.Errorf("store: %s: %w", what, fhir.ErrGone)
+		return v, fhir.Errorf(fhir.ErrGone, "deleted", refString(typ, id)+" was deleted (version "+fmt.Sprint(v.VersionID)+")")
 	}
 	return v, nil
 }
@@ -73,4 +74,12 @@ func (s *Store) shardOf(ctx context.Context, typ, id string) (string, error) {
 	var shard string
 	err := s.q().QueryRow(ctx, lookupShard, id, typ).Scan(&shard)
 	return shard, err
+}
+
+// notFound gives a not-found error the message a client should read.
+func notFound(err error, typ, id string) error {
+	if errors.Is(err, fhir.ErrNotFound) {
+		return fhir.Errorf(fhir.ErrNotFound, "not-found", refString(typ, id)+" is not known")
+	}
+	return err
 }

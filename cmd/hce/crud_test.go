@@ -88,7 +88,7 @@ func TestCreateRead(t *testing.T) {
 	}
 
 	t.Run("unknown id is 404", func(t *testing.T) {
-		c.do("GET", "/fhir/Patient/does-not-exist", nil).must(t, 404).outcome(t, "not found")
+		c.do("GET", "/fhir/Patient/does-not-exist", nil).must(t, 404).outcome(t, "is not known")
 	})
 	t.Run("If-None-Match current is 304", func(t *testing.T) {
 		c.do("GET", "/fhir/Patient/"+id, nil, "If-None-Match", `W/"1"`).must(t, 304)

@@ -93,16 +93,15 @@ func (h *Handler) search(c echo.Context, typ, patient string) error {
 	self := base + strings.TrimPrefix(c.Request().URL.Path, "/fhir")
 	b := fhir.Bundle{ResourceType: "Bundle", ID: uuid.NewString(), Type: "searchset", Total: res.Total,
 		Meta: &fhir.BundleMeta{LastUpdated: fhir.FormatInstant(time.Now())}}
-	cleaned := url.Values{}
-	for k, v := range params {
-		if k != "_cursor" {
-			cleaned[k] = v
-		}
-	}
-	b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: self + "?" + params.Encode()})
+	// The links carry the parameters as the server understood them, ignored
+	// ones left out (R4 search.html: the self link holds what was used).
+	// Compartment searches keep their path, and POST _search pages by GET.
+	path := strings.TrimSuffix(self, "/_search")
+	b.Link = append(b.Link, fhir.BundleLink{Relation: "self", URL: path + "?" + q.Encode()})
 	if res.Next != "" {
-		cleaned.Set("_cursor", res.Next)
-		b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: strings.TrimSuffix(self, "/_search") + "?" + cleaned.Encode()})
+		next := *q
+		next.Cursor = res.Next
+		b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: path + "?" + next.Encode()})
 	}
 	for _, v := range res.Matches {
 		b.Entry = append(b.Entry, h.searchEntry(base, v, "match", q))
@@ -230,15 +229,23 @@ func (h *Handler) everything(c echo.Context) error {
 	base := baseURL(c)
 	self := base + strings.TrimPrefix(c.Request().URL.Path, "/fhir")
 	b := fhir.Bundle{ResourceType: "Bundle", ID: uuid.NewString(), Type: "searchset",
-		Link: []fhir.BundleLink{{Relation: "self", URL: self + "?" + c.QueryParams().Encode()}}}
+		Link: []fhir.BundleLink{{Relation: "self", URL: withQuery(self, c.QueryParams())}}}
 	if next != "" {
 		p := c.QueryParams()
 		p.Set("_cursor", next)
-		b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: self + "?" + p.Encode()})
+		b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: withQuery(self, p)})
 	}
 	for _, v := range versions {
 		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "/" + v.Ref(), Resource: json.RawMessage(v.Content),
 			Search: &fhir.BundleSearch{Mode: "match"}})
 	}
 	return writeJSON(c, http.StatusOK, b)
+}
+
+// withQuery appends a query string, if any, to a URL.
+func withQuery(u string, q url.Values) string {
+	if len(q) == 0 {
+		return u
+	}
+	return u + "?" + q.Encode()
 }
