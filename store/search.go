@@ -44,7 +44,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*Sear
 		return nil, err
 	}
 	res := &SearchResult{}
-	if q.Total == search.TotalAccurate || q.Summary == search.SummaryCount {
+	if q.Total == search.TotalAccurate || q.Summary == search.SummaryCount || (q.Count == 0 && q.Total != search.TotalNone) {
 		n, err := s.count(ctx, b, where)
 		if err != nil {
 			return nil, translate(what, err)
