@@ -4,6 +4,7 @@
 //	hce migrate up|down|status       manage the schema
 //	hce load [--url BASE] [-c N] FILE|DIR|-   load Bundles and NDJSON through the API
 //	hce cluster status|register|rebalance   inspect and grow a Citus cluster
+//	hce verify [--level basic|complete|ha] [--report FILE.md]   check a deployment
 //	hce healthcheck [--url URL]      exit 0 when the server's /healthz answers 200
 //
 // Every flag has an environment twin (--addr and HCE_ADDR).
@@ -30,6 +31,7 @@ commands:
   cluster status             mode, Citus version, workers and tables
   cluster register           add Citus workers (--worker HOST:PORT), idempotent
   cluster rebalance          move shards onto new workers and show progress
+  verify [--level basic|complete|ha] [--report FILE.md]   check a deployment and write a report
   healthcheck                exit 0 when the server at --url answers /healthz
   version                    print the version
 
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrateCmd(ctx, args[1:], stdout, stderr)
 	case "load":
 		err = loadCmd(ctx, args[1:], os.Stdin, stderr)
+	case "verify":
+		err = verifyCmd(ctx, args[1:], stdout, stderr)
 	case "cluster":
 		err = clusterCmd(ctx, args[1:], stdout, stderr)
 	case "healthcheck":
