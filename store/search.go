@@ -194,7 +194,7 @@ func routedPatient(typ string, filters []search.Filter) string {
 		if len(f.Chain) > 0 || f.Param == nil || f.Modifier != search.ModNone || len(f.Values) != 1 {
 			continue
 		}
-		if f.Param.Code != comp[0] && f.Param.Code != "patient" {
+		if f.Param.Code != comp[0] && !(f.Param.Code == "patient" && sameElement(typ, comp[0])) {
 			continue
 		}
 		if r, ok := f.Values[0].(search.Reference); ok && r.ID != "" && (r.Type == "Patient" || r.Type == "") && r.URL == "" {
@@ -205,6 +205,26 @@ func routedPatient(typ string, filters []search.Filter) string {
 		}
 	}
 	return ""
+}
+
+// sameElement reports whether the type's patient parameter selects the
+// element of its first compartment parameter (Observation.subject restricted
+// to Patients), so that both place resources on the same shard. Coverage's
+// patient (beneficiary) and first compartment parameter (policy-holder), for
+// one, differ.
+func sameElement(typ, code string) bool {
+	patient, ok1 := spec.Param(typ, "patient")
+	first, ok2 := spec.Param(typ, code)
+	if !ok1 || !ok2 || first.Expression == "" {
+		return false
+	}
+	for _, alt := range strings.Split(patient.Expression, "|") {
+		alt = strings.TrimSpace(alt)
+		if strings.HasPrefix(alt, typ+".") && strings.HasPrefix(first.Expression, strings.SplitN(alt, ".where(", 2)[0]) {
+			return true
+		}
+	}
+	return false
 }
 
 // where compiles filters on the resource alias r of type typ.

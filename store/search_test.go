@@ -182,3 +182,28 @@ func TestCitusSearchRouting(t *testing.T) {
 		}
 	})
 }
+
+// TestRoutedPatient checks which searches may be pinned to one patient's
+// shard: only through the parameter that placed the resources there.
+func TestRoutedPatient(t *testing.T) {
+	tests := []struct {
+		typ, query, want string
+	}{
+		{"Observation", "patient=p1", "p1"},
+		{"Observation", "subject=Patient/p1&code=x", "p1"},
+		{"Observation", "performer=Patient/p1", ""}, // not what placed it
+		{"Observation", "patient=p1,p2", ""},
+		{"Observation", "subject:missing=true", ""},
+		{"Encounter", "patient=p1", "p1"},
+		{"Coverage", "patient=p1", ""}, // beneficiary; shards follow policy-holder
+		{"Patient", "_id=p1", ""},
+		{"Practitioner", "name=x", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ+"?"+tt.query, func(t *testing.T) {
+			if got := routedPatient(tt.typ, parseQuery(t, tt.typ, tt.query).Filters); got != tt.want {
+				t.Errorf("routed to %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
