@@ -37,20 +37,13 @@ func (h *Handler) historyType(c echo.Context) error {
 func (h *Handler) historySystem(c echo.Context) error { return h.history(c, "", "") }
 
 func (h *Handler) history(c echo.Context, typ, id string) error {
-	q := fhir.HistoryQuery{Type: typ, ID: id, Count: h.opt.DefaultCount, Cursor: c.QueryParam("_cursor")}
-	if s := c.QueryParam("_count"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return fhir.Invalid("_count must be a positive integer, not "+strconv.Quote(s), "_count")
-		}
-		q.Count = min(n, h.opt.MaxCount)
+	q := fhir.HistoryQuery{Type: typ, ID: id, Cursor: c.QueryParam("_cursor")}
+	var err error
+	if q.Count, err = h.pageCount(c); err != nil {
+		return err
 	}
-	if s := c.QueryParam("_since"); s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return fhir.Invalid("_since must be an instant such as 2024-01-02T03:04:05Z, not "+strconv.Quote(s), "_since")
-		}
-		q.Since = t
+	if q.Since, err = since(c); err != nil {
+		return err
 	}
 	versions, next, err := h.repoOf(c).History(c.Request().Context(), q)
 	if err != nil {
@@ -93,4 +86,31 @@ func historyEntry(base string, v *fhir.Version) fhir.BundleEntry {
 		e.Resource = json.RawMessage(v.Content)
 	}
 	return e
+}
+
+// pageCount reads _count for history and $everything: a positive integer,
+// capped at Options.MaxCount; Options.DefaultCount when absent.
+func (h *Handler) pageCount(c echo.Context) (int, error) {
+	s := c.QueryParam("_count")
+	if s == "" {
+		return h.opt.DefaultCount, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fhir.Invalid("_count must be a positive integer, not "+strconv.Quote(s), "_count")
+	}
+	return min(n, h.opt.MaxCount), nil
+}
+
+// since reads _since, an instant; the zero time when absent.
+func since(c echo.Context) (time.Time, error) {
+	s := c.QueryParam("_since")
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fhir.Invalid("_since must be an instant such as 2024-01-02T03:04:05Z, not "+strconv.Quote(s), "_since")
+	}
+	return t, nil
 }

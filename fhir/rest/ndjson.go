@@ -93,11 +93,7 @@ func (h *Handler) ndjson(c echo.Context) error {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return statusError(http.StatusRequestEntityTooLarge, "too-costly", fmt.Sprintf("line %d exceeds the body limit", line+1))
 		}
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return statusError(http.StatusRequestEntityTooLarge, "too-costly", "request body exceeds the limit of "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
-		}
-		return statusError(http.StatusBadRequest, "structure", "cannot read request body: "+err.Error())
+		return bodyError(err)
 	}
 	if err := flush(); err != nil {
 		return err

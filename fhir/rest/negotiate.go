@@ -91,17 +91,23 @@ func readBody(c echo.Context, allowed ...string) ([]byte, error) {
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, statusError(http.StatusRequestEntityTooLarge, "too-costly",
-				"request body exceeds the limit of "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
-		}
-		return nil, statusError(http.StatusBadRequest, "structure", "cannot read request body: "+err.Error())
+		return nil, bodyError(err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, statusError(http.StatusBadRequest, "required", "request body is empty")
 	}
 	return body, nil
+}
+
+// bodyError describes a failure to read the request body: 413 past the
+// body limit, 400 otherwise.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return statusError(http.StatusRequestEntityTooLarge, "too-costly",
+			"request body exceeds the limit of "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
+	}
+	return statusError(http.StatusBadRequest, "structure", "cannot read request body: "+err.Error())
 }
 
 var resourceTypes = []string{mimeFHIRJSON, mimeJSON, "application/json+fhir"}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -197,19 +196,13 @@ func (h *Handler) everything(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	count := h.opt.DefaultCount
-	if s := c.QueryParam("_count"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return fhir.Invalid("_count must be a positive integer, not "+strconv.Quote(s), "_count")
-		}
-		count = min(n, h.opt.MaxCount)
+	count, err := h.pageCount(c)
+	if err != nil {
+		return err
 	}
-	var since time.Time
-	if s := c.QueryParam("_since"); s != "" {
-		if since, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return fhir.Invalid("_since must be an instant such as 2024-01-02T03:04:05Z, not "+strconv.Quote(s), "_since")
-		}
+	from, err := since(c)
+	if err != nil {
+		return err
 	}
 	var types []string
 	for _, t := range strings.Split(c.QueryParam("_type"), ",") {
@@ -222,7 +215,7 @@ func (h *Handler) everything(c echo.Context) error {
 		types = append(types, t)
 	}
 	after := c.QueryParam("_cursor")
-	versions, next, err := h.repoOf(c).Everything(c.Request().Context(), id, since, types, count, after)
+	versions, next, err := h.repoOf(c).Everything(c.Request().Context(), id, from, types, count, after)
 	if err != nil {
 		return err
 	}

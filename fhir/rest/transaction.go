@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -379,10 +378,6 @@ func (e *statusIssues) Error() string {
 // entryError names the failing entry of a transaction in the outcome.
 func entryError(e *entry, err error) error {
 	code, issues := status(err)
-	var si *statusIssues
-	if errors.As(err, &si) {
-		code, issues = si.status, si.issues
-	}
 	where := fmt.Sprintf("Bundle.entry[%d]", e.index)
 	name := where
 	if e.fullURL != "" {
@@ -403,10 +398,6 @@ func entryError(e *entry, err error) error {
 // errorEntry is a batch's response entry for a failed entry.
 func errorEntry(err error) fhir.BundleEntry {
 	code, issues := status(err)
-	var si *statusIssues
-	if errors.As(err, &si) {
-		code, issues = si.status, si.issues
-	}
 	oo, _ := json.Marshal(fhir.NewOperationOutcome(issues...))
 	return fhir.BundleEntry{Response: &fhir.BundleResponse{Status: strconv.Itoa(code) + " " + http.StatusText(code), Outcome: oo}}
 }
