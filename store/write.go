@@ -282,10 +282,9 @@ func (s *Store) Load(ctx context.Context, rs []*fhir.Resource) ([]*fhir.Version,
 				return err
 			}
 			shard := ShardKey(r)
+			// Without ON CONFLICT: a concurrent creator of the same id fails the load.
 			b.Queue(`INSERT INTO resource_ids (id, type, shard_key) VALUES ($1, $2, $3)`, r.ID, r.Type, shard)
-			b.Queue(insertCurrent, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, string(v.Content))
-			b.Queue(insertHistory, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, string(v.Content))
-			queueIndex(b, shard, v.Type, v.ID, extract.Extract(r))
+			queueVersion(b, shard, v, insertCurrent, "", extract.Extract(r))
 			out[i] = v
 		}
 		if b.Len() == 0 {

@@ -46,6 +46,7 @@ type Component struct {
 
 var (
 	byType      = map[string]map[string]*SearchParam{}
+	sorted      = map[string][]*SearchParam{} // Params, computed once: every write asks
 	byURL       = map[string]*SearchParam{}
 	compartment = map[string][]string{}
 )
@@ -65,6 +66,14 @@ func init() {
 				byType[t][p.Code] = p
 			}
 		}
+	}
+	for typ, ps := range byType {
+		list := make([]*SearchParam, 0, len(ps))
+		for _, p := range ps {
+			list = append(list, p)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Code < list[j].Code })
+		sorted[typ] = list
 	}
 	var comp []struct {
 		Code  string   `json:"code"`
@@ -103,14 +112,10 @@ func Param(typ, code string) (*SearchParam, bool) {
 	return p, ok
 }
 
-// Params returns every search parameter of typ, sorted by code.
+// Params returns every search parameter of typ, sorted by code. The slice
+// is shared: callers must not modify it.
 func Params(typ string) []*SearchParam {
-	ps := make([]*SearchParam, 0, len(byType[typ]))
-	for _, p := range byType[typ] {
-		ps = append(ps, p)
-	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].Code < ps[j].Code })
-	return ps
+	return sorted[typ]
 }
 
 // ByURL returns the search parameter with canonical URL url.
