@@ -27,49 +27,17 @@ func parseQuery(t *testing.T, typ, raw string) *search.Query {
 
 // planOf returns the EXPLAIN of a search's first page with sequential scans
 // disabled: a Seq Scan that remains means no index serves the pattern.
+// Plans depend on table sizes, so the tables get a realistic volume first,
+// inside the transaction that is rolled back.
 func planOf(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) string {
 	t.Helper()
-	ctx := context.Background()
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
+	setup := append([]string{}, planSeed...)
+	if New(pool).CheckCitus(context.Background()) == nil {
+		// Send the SET below to the workers' shard queries too.
+		setup = append(setup, `SET LOCAL citus.propagate_set_commands = 'local'`)
 	}
-	defer tx.Rollback(ctx)
-	// Plans depend on table sizes: give the planner a realistic volume,
-	// inside the transaction that is rolled back.
-	for _, seed := range planSeed {
-		if _, err := tx.Exec(ctx, seed); err != nil {
-			t.Fatalf("seed: %v\n%s", err, seed)
-		}
-	}
-	for _, set := range []string{`SET LOCAL enable_seqscan = off`} {
-		if _, err := tx.Exec(ctx, set); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if New(pool).CheckCitus(ctx) == nil {
-		// Send the SET to the workers' shard queries too.
-		if _, err := tx.Exec(ctx, `SET LOCAL citus.propagate_set_commands = 'local'`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rows, err := tx.Query(ctx, "EXPLAIN "+sql, args...)
-	if err != nil {
-		t.Fatalf("explain: %v\n%s", err, sql)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, line)
-	}
-	return strings.Join(lines, "\n")
+	setup = append(setup, `SET LOCAL enable_seqscan = off`)
+	return explainAfter(t, pool, setup, sql, args...)
 }
 
 // planSeed fills the tables with 20,000 Observations of 500 patients, 2,000
