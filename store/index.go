@@ -1,6 +1,7 @@
 package store
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -10,8 +11,16 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// indexTables lists every index table, for deleting a resource's rows.
-var indexTables = []string{"idx_string", "idx_token", "idx_date", "idx_number", "idx_quantity", "idx_reference", "idx_uri", "idx_composite"}
+// indexTables lists every index table (the values of indexTable), for
+// deleting a resource's rows.
+var indexTables = func() []string {
+	ts := make([]string, 0, len(indexTable))
+	for _, t := range indexTable {
+		ts = append(ts, t)
+	}
+	sort.Strings(ts)
+	return ts
+}()
 
 // queueDeleteIndex removes the index rows of shard/typ/id.
 func queueDeleteIndex(b *pgx.Batch, shard, typ, id string) {
