@@ -9,6 +9,8 @@ package embedpg
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -32,12 +34,13 @@ var ErrInUse = errors.New("embedpg: data directory in use")
 
 // Server is a running embedded PostgreSQL.
 type Server struct {
-	dir    string // the HCE data dir; the cluster lives in dir/pg
-	bin    string // directory of initdb, pg_ctl, postgres
-	port   int
-	cred   *syscall.Credential
-	lock   *os.File
-	stderr func(string)
+	dir     string // the HCE data dir
+	cluster string // the PostgreSQL cluster: dir/pg, or where the link dir/pg points
+	bin     string // directory of initdb, pg_ctl, postgres
+	port    int
+	cred    *syscall.Credential
+	lock    *os.File
+	stderr  func(string)
 }
 
 // Start locks dir, initialises a cluster in dir/pg when there is none, starts
@@ -67,8 +70,12 @@ func Start(ctx context.Context, dir string, logf func(string)) (*Server, error) 
 	if s.bin, err = findBin(); err != nil {
 		return nil, err
 	}
+	s.cluster = filepath.Join(abs, "pg")
 	if os.Geteuid() == 0 {
 		if s.cred, err = postgresCredential(); err != nil {
+			return nil, err
+		}
+		if s.cluster, err = reachableCluster(abs); err != nil {
 			return nil, err
 		}
 	}
@@ -117,7 +124,51 @@ func (s *Server) Stop(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) pgdata() string { return filepath.Join(s.dir, "pg") }
+func (s *Server) pgdata() string { return s.cluster }
+
+// sharedClusters holds the clusters of data dirs that the postgres user
+// cannot reach (a checkout under /root, a mode-0700 temporary directory).
+const sharedClusters = "/var/lib/hce"
+
+// reachableCluster returns where the cluster of data dir dir lives when
+// PostgreSQL runs as the postgres user: dir/pg when that user can enter
+// every directory above it; otherwise a directory under sharedClusters named
+// after dir, linked from dir/pg so that the data dir still finds it (and a
+// restart finds the same data).
+func reachableCluster(dir string) (string, error) {
+	link := filepath.Join(dir, "pg")
+	if target, err := os.Readlink(link); err == nil {
+		return target, nil
+	}
+	if unreachable(dir) == "" {
+		return link, nil
+	}
+	if _, err := os.Lstat(link); err == nil {
+		return link, nil // an existing cluster: chown reports why it cannot be used
+	}
+	sum := sha256.Sum256([]byte(dir))
+	target := filepath.Join(sharedClusters, hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(sharedClusters, 0o755); err != nil {
+		return "", fmt.Errorf("embedpg: %w", err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		return "", fmt.Errorf("embedpg: %w", err)
+	}
+	return target, nil
+}
+
+// unreachable returns the first directory from dir up that others cannot
+// enter, or "" when there is none.
+func unreachable(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return d
+		}
+		if d == "/" {
+			return ""
+		}
+	}
+}
 
 func (s *Server) initdb(ctx context.Context) error {
 	if _, err := os.Stat(filepath.Join(s.pgdata(), "PG_VERSION")); err == nil {
@@ -155,14 +206,8 @@ func (s *Server) chown() error {
 	}); err != nil {
 		return fmt.Errorf("embedpg: chown cluster: %w", err)
 	}
-	for d := s.dir; d != "/"; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err != nil {
-			return fmt.Errorf("embedpg: %w", err)
-		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("embedpg: the postgres user cannot enter %s (mode %v); choose a data dir it can reach or chmod o+x it", d, fi.Mode().Perm())
-		}
+	if d := unreachable(filepath.Dir(s.pgdata())); d != "" {
+		return fmt.Errorf("embedpg: the postgres user cannot enter %s; choose a data dir it can reach or chmod o+x it", d)
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -55,5 +57,57 @@ func TestStartStopRestart(t *testing.T) {
 	var v int
 	if err := conn.QueryRow(ctx, `SELECT v FROM kept`).Scan(&v); err != nil || v != 42 {
 		t.Fatalf("data after restart: %d, %v", v, err)
+	}
+}
+
+// TestUnreachableDataDir starts the embedded server, as root, in a data dir
+// below a directory the postgres user cannot enter (a checkout under /root):
+// the cluster goes to a directory under /var/lib/hce linked from dir/pg, and
+// a restart finds the same data.
+func TestUnreachableDataDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only as root is PostgreSQL run as another user")
+	}
+	ctx := context.Background()
+	parent, err := os.MkdirTemp("", "embedpg-private-") // mode 0700
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	dir := filepath.Join(parent, "data")
+	srv, err := Start(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := os.Readlink(filepath.Join(dir, "pg"))
+	if err != nil || !strings.HasPrefix(target, sharedClusters+"/") {
+		srv.Stop(ctx)
+		t.Fatalf("dir/pg links to %q (%v), want a cluster under %s", target, err, sharedClusters)
+	}
+	t.Cleanup(func() { os.RemoveAll(target) })
+	conn, err := pgx.Connect(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if err := srv.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err = Start(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop(ctx)
+	conn, err = pgx.Connect(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var x int
+	if err := conn.QueryRow(ctx, `SELECT x FROM kept`).Scan(&x); err != nil || x != 7 {
+		t.Fatalf("after a restart: %d, %v", x, err)
 	}
 }
