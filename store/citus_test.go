@@ -2,13 +2,19 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -25,9 +31,9 @@ func citusPool(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-// TestCitusDistribution checks what the migrations did on Citus: every table
-// distributed by its shard key, all co-located with resources, and
-// resource_ids distributed by id.
+// TestCitusDistribution checks what the migrations did on Citus: the
+// compartment's tables distributed by route and co-located with resources,
+// the shared class's tables reference tables.
 func TestCitusDistribution(t *testing.T) {
 	pool := citusPool(t)
 	rows, err := pool.Query(context.Background(), `SELECT table_name::text, citus_table_type, distribution_column, colocation_id FROM citus_tables`)
@@ -51,70 +57,175 @@ func TestCitusDistribution(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, ok := got["resources"]
-	if !ok || res.kind != "distributed" || res.column != "shard_key" {
+	if !ok || res.kind != "distributed" || res.column != "route" {
 		t.Fatalf("resources is %+v", res)
 	}
-	for _, name := range append([]string{"resource_history"}, indexTables...) {
+	for _, name := range append([]string{"resource_history", "resource_ids", "compartment_members"}, patientTables.indexTables()...) {
 		tb, ok := got[name]
-		if !ok || tb.kind != "distributed" || tb.column != "shard_key" || tb.coloc != res.coloc {
-			t.Errorf("%s is %+v, want distributed by shard_key, co-located with resources (%d)", name, tb, res.coloc)
+		if !ok || tb.kind != "distributed" || tb.column != "route" || tb.coloc != res.coloc {
+			t.Errorf("%s is %+v, want distributed by route, co-located with resources (%d)", name, tb, res.coloc)
 		}
 	}
-	if ids := got["resource_ids"]; ids.kind != "distributed" || ids.column != "id" {
-		t.Errorf("resource_ids is %+v, want distributed by id", ids)
+	for _, name := range append([]string{"shared_resources", "shared_history"}, sharedTables.indexTables()...) {
+		if tb := got[name]; tb.kind != "reference" {
+			t.Errorf("%s is %+v, want a reference table", name, tb)
+		}
 	}
 }
 
-// TestCitusRouting checks with EXPLAIN that every interaction on one
-// resource runs as a router query on one shard (Task Count: 1), including
-// the lookup that finds an Observation's shard from its id.
-func TestCitusRouting(t *testing.T) {
-	pool := citusPool(t)
+// remoteLog is a Store whose sessions log the commands the coordinator
+// sends to other nodes (citus.log_remote_commands), for counting the nodes
+// an interaction touches.
+type remoteLog struct {
+	*Store
+	mu       sync.Mutex
+	commands []remoteCommand
+}
+
+type remoteCommand struct{ node, sql string }
+
+var onServer = regexp.MustCompile(`on server \S+@(\S+) connectionId`)
+
+func newRemoteLog(t *testing.T) *remoteLog {
+	t.Helper()
+	citusPool(t)
+	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &remoteLog{}
+	cfg.ConnConfig.RuntimeParams["citus.log_remote_commands"] = "on"
+	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		if m := onServer.FindStringSubmatch(n.Detail); m != nil {
+			l.mu.Lock()
+			l.commands = append(l.commands, remoteCommand{node: m[1], sql: n.Message})
+			l.mu.Unlock()
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	l.Store = New(pool)
+	return l
+}
+
+// take returns the nodes contacted since the last call and whether any
+// command prepared a two-phase commit.
+func (l *remoteLog) take() (nodes []string, twoPhase bool, commands []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := map[string]bool{}
+	for _, c := range l.commands {
+		if !seen[c.node] {
+			seen[c.node] = true
+			nodes = append(nodes, c.node)
+		}
+		twoPhase = twoPhase || strings.Contains(c.sql, "PREPARE TRANSACTION")
+		commands = append(commands, c.node+": "+c.sql)
+	}
+	l.commands = nil
+	return nodes, twoPhase, commands
+}
+
+func mustParse(t *testing.T, doc string) *fhir.Resource {
+	t.Helper()
+	r, err := fhir.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestCitusOneNode checks from the coordinator's remote-command log that
+// each interaction on one patient's resources reaches one worker, and that
+// writes commit there without two-phase commit.
+func TestCitusOneNode(t *testing.T) {
+	l := newRemoteLog(t)
 	ctx := context.Background()
-	st := New(pool)
-	p, err := fhir.Parse([]byte(`{"resourceType":"Patient","id":"route-p1","active":true}`))
-	if err != nil {
+	var patient, obs string
+	org := mustParse(t, `{"resourceType":"Organization","identifier":[{"system":"urn:one-node","value":"o1"}],"name":"One Node"}`)
+	if _, err := l.Create(ctx, org); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.Update(ctx, p, 0); err != nil {
-		t.Fatal(err)
-	}
-	o, err := fhir.Parse([]byte(`{"resourceType":"Observation","id":"route-o1","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/route-p1"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := st.Update(ctx, o, 0); err != nil {
-		t.Fatal(err)
-	}
-	if shard, err := st.shardOf(ctx, "Observation", "route-o1"); err != nil || shard != "route-p1" {
-		t.Fatalf("Observation shard %q (%v), want the patient's", shard, err)
-	}
-	tests := []struct {
+	l.take()
+	steps := []struct {
 		name string
-		sql  string
-		args []any
+		run  func() error
+		// write: the step commits a write, which must not be two-phase.
+		write bool
 	}{
-		{"lookup by id", lookupShard, []any{"route-o1", "Observation"}},
-		{"read", readCurrent, []any{"route-p1", "Observation", "route-o1"}},
-		{"vread", readHistoryVersion, []any{"route-p1", "Observation", "route-o1", 1}},
-		{"instance history", historyInstance, []any{"route-p1", "Observation", "route-o1", "-infinity", 1 << 62, 10}},
-		{"lock for update", lockID, []any{"route-o1", "Observation"}},
-		{"update", updateCurrent, []any{"route-p1", "Observation", "route-o1", 2, "now", false, `{}`}},
-		{"history append", insertHistory, []any{"route-p1", "Observation", "route-o1", 2, "now", false, `{}`}},
+		{"create Patient", func() error {
+			v, err := l.Create(ctx, mustParse(t, `{"resourceType":"Patient","active":true}`))
+			if err == nil {
+				patient = v.ID
+			}
+			return err
+		}, true},
+		{"create Observation", func() error {
+			v, err := l.Create(ctx, mustParse(t, `{"resourceType":"Observation","status":"final","code":{"text":"x"},
+				"subject":{"reference":"Patient/`+patient+`"},"performer":[{"reference":"Organization/`+org.ID+`"}]}`))
+			if err == nil {
+				obs = v.ID
+			}
+			return err
+		}, true},
+		{"read", func() error { _, err := l.Read(ctx, "Observation", obs); return err }, false},
+		{"vread", func() error { _, err := l.VRead(ctx, "Observation", obs, 1); return err }, false},
+		{"instance history", func() error {
+			_, _, err := l.History(ctx, fhir.HistoryQuery{Type: "Observation", ID: obs, Count: 10})
+			return err
+		}, false},
+		{"update", func() error {
+			_, _, err := l.Update(ctx, mustParse(t, `{"resourceType":"Observation","id":"`+obs+`","status":"amended","code":{"text":"x"},
+				"subject":{"reference":"Patient/`+patient+`"}}`), 0)
+			return err
+		}, true},
+		{"transaction of one patient", func() error {
+			return l.Transaction(ctx, func(tx *Store) error {
+				enc := mustParse(t, `{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/`+patient+`"}}`)
+				if _, err := tx.Create(ctx, enc); err != nil {
+					return err
+				}
+				o := mustParse(t, `{"resourceType":"Observation","status":"final","code":{"text":"y"},"subject":{"reference":"Patient/`+patient+`"},
+					"encounter":{"reference":"Encounter/`+enc.ID+`"}}`)
+				if _, err := tx.Create(ctx, o); err != nil {
+					return err
+				}
+				_, _, err := tx.Update(ctx, mustParse(t, `{"resourceType":"Patient","id":"`+patient+`","active":false}`), 0)
+				return err
+			})
+		}, true},
+		{"compartment search", func() error {
+			_, err := l.Search(ctx, parseQuery(t, "Observation", "code=x"), Scope{Patient: patient})
+			return err
+		}, false},
+		{"patient search with _include", func() error {
+			_, err := l.Search(ctx, parseQuery(t, "Observation", "patient="+patient+"&_include=Observation:patient&_include=Observation:performer"), Scope{})
+			return err
+		}, false},
+		{"$everything", func() error { _, _, err := l.Everything(ctx, patient, time.Time{}, nil, 50, ""); return err }, false},
+		{"conditional create on Organization (match)", func() error {
+			ids, err := l.Match(ctx, "Organization", url.Values{"identifier": {"urn:one-node|o1"}}, 2)
+			if err == nil && len(ids) != 1 {
+				err = fmt.Errorf("matched %v", ids)
+			}
+			return err
+		}, false},
+		{"delete", func() error { _, err := l.Delete(ctx, "Observation", obs, 0); return err }, true},
 	}
-	// The index rows of a resource, as queueIndex writes them.
-	b := &pgx.Batch{}
-	queueRows(b, "idx_token", tokenCols, [3]any{"route-p1", "Observation", "route-o1"}, [][]any{{"code", nil, "x", nil, nil, nil}, {"status", nil, "final", nil, nil, nil}})
-	tests = append(tests, struct {
-		name string
-		sql  string
-		args []any
-	}{"index rows", b.QueuedQueries[0].SQL, b.QueuedQueries[0].Arguments})
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			plan := explain(t, pool, tt.sql, tt.args...)
-			if !strings.Contains(plan, "Task Count: 1") || strings.Contains(plan, "Task Count: 32") {
-				t.Errorf("not a router query:\n%s", plan)
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := st.run(); err != nil {
+				t.Fatal(err)
+			}
+			nodes, twoPhase, commands := l.take()
+			if len(nodes) > 1 {
+				t.Errorf("reached %d nodes %v:\n%s", len(nodes), nodes, strings.Join(commands, "\n"))
+			}
+			if st.write && twoPhase {
+				t.Errorf("two-phase commit:\n%s", strings.Join(commands, "\n"))
 			}
 		})
 	}

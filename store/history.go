@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -20,16 +21,22 @@ type historyCursor struct {
 }
 
 const (
-	historyInstance = `SELECT type, id, version_id, last_updated, deleted, content FROM resource_history
-WHERE shard_key = $1 AND type = $2 AND id = $3 AND last_updated >= $4 AND version_id < $5
+	historyInstance = `SELECT type, id, version_id, last_updated, deleted, content FROM %s
+WHERE route = $1 AND type = $2 AND id = $3 AND last_updated >= $4 AND version_id < $5
 ORDER BY version_id DESC LIMIT $6`
 
-	historyType = `SELECT type, id, version_id, last_updated, deleted, content FROM resource_history
+	historyType = `SELECT type, id, version_id, last_updated, deleted, content FROM %s
 WHERE type = $1 AND last_updated >= $2 AND (last_updated, id, version_id) < ($3, $4, $5)
 ORDER BY last_updated DESC, id DESC, version_id DESC LIMIT $6`
 
-	historySystem = `SELECT type, id, version_id, last_updated, deleted, content FROM resource_history
-WHERE last_updated >= $1 AND (last_updated, type, id, version_id) < ($2, $3, $4, $5)
+	// historySystem merges both classes' histories, each in its index order.
+	historySystem = `(SELECT type, id, version_id, last_updated, deleted, content FROM resource_history
+  WHERE last_updated >= $1 AND (last_updated, type, id, version_id) < ($2, $3, $4, $5)
+  ORDER BY last_updated DESC, type DESC, id DESC, version_id DESC LIMIT $6)
+UNION ALL
+(SELECT type, id, version_id, last_updated, deleted, content FROM shared_history
+  WHERE last_updated >= $1 AND (last_updated, type, id, version_id) < ($2, $3, $4, $5)
+  ORDER BY last_updated DESC, type DESC, id DESC, version_id DESC LIMIT $6)
 ORDER BY last_updated DESC, type DESC, id DESC, version_id DESC LIMIT $6`
 )
 
@@ -53,14 +60,20 @@ func (s *Store) History(ctx context.Context, q fhir.HistoryQuery) ([]*fhir.Versi
 	switch {
 	case q.ID != "":
 		what = "history " + refString(q.Type, q.ID)
-		var shard string
-		if shard, err = s.shardOf(ctx, q.Type, q.ID); err != nil {
+		sql := fmt.Sprintf(historyInstance, tablesFor(q.Type).history)
+		// The instance's first version tells where its history is.
+		route := fhir.RouteOf(q.ID)
+		err = atHome(ctx, s.q(), q.Type, q.ID, func(rt int32) error {
+			route = rt
+			return s.q().QueryRow(ctx, fmt.Sprintf(readHistoryVersion, tablesFor(q.Type).history), rt, q.Type, q.ID, 1).Scan(new(int64), new(time.Time), new(bool), new([]byte))
+		})
+		if err != nil {
 			return nil, "", translate(what, err)
 		}
-		rows, err = s.q().Query(ctx, historyInstance, shard, q.Type, q.ID, q.Since, cur.V, limit)
+		rows, err = s.q().Query(ctx, sql, route, q.Type, q.ID, q.Since, cur.V, limit)
 	case q.Type != "":
 		what = "history " + q.Type
-		rows, err = s.q().Query(ctx, historyType, q.Type, q.Since, cur.T, cur.ID, cur.V, limit)
+		rows, err = s.q().Query(ctx, fmt.Sprintf(historyType, tablesFor(q.Type).history), q.Type, q.Since, cur.T, cur.ID, cur.V, limit)
 	default:
 		rows, err = s.q().Query(ctx, historySystem, q.Since, cur.T, cur.Ty, cur.ID, cur.V, limit)
 	}
@@ -73,11 +86,6 @@ func (s *Store) History(ctx context.Context, q fhir.HistoryQuery) ([]*fhir.Versi
 	})
 	if err != nil {
 		return nil, "", translate(what, err)
-	}
-	if q.ID != "" && len(out) == 0 && q.Cursor == "" && q.Since.IsZero() {
-		// The routing row exists only for resources that were written; an
-		// instance without versions did not exist.
-		return nil, "", translate(what, pgx.ErrNoRows)
 	}
 	next := ""
 	if len(out) > q.Count {

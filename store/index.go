@@ -1,7 +1,6 @@
 package store
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -11,25 +10,14 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// indexTables lists every index table (the values of indexTable), for
-// deleting a resource's rows.
-var indexTables = func() []string {
-	ts := make([]string, 0, len(indexTable))
-	for _, t := range indexTable {
-		ts = append(ts, t)
-	}
-	sort.Strings(ts)
-	return ts
-}()
-
-// queueDeleteIndex removes the index rows of shard/typ/id.
-func queueDeleteIndex(b *pgx.Batch, shard, typ, id string) {
-	for _, t := range indexTables {
-		b.Queue(`DELETE FROM `+t+` WHERE shard_key = $1 AND type = $2 AND id = $3`, shard, typ, id)
+// queueDeleteIndex removes the index rows of route/typ/id.
+func queueDeleteIndex(b *pgx.Batch, t *tableSet, route int32, typ, id string) {
+	for _, table := range t.indexTables() {
+		b.Queue(`DELETE FROM `+table+` WHERE route = $1 AND type = $2 AND id = $3`, route, typ, id)
 	}
 }
 
-// column is an index column after (shard_key, type, id, param) and the SQL
+// column is an index column after (route, type, id, param) and the SQL
 // type its parameter is cast to.
 type column struct{ name, cast string }
 
@@ -45,11 +33,12 @@ var (
 		{"c2_number", "numeric"}, {"c2_lo", "timestamptz"}, {"c2_hi", "timestamptz"}, {"c2_string", "text"}, {"c3_number", "numeric"}}
 )
 
-// queueIndex queues the inserts of x's rows for shard/typ/id: one multi-row
-// INSERT per table, all in the batch (one round trip) of the resource row.
-// Multi-row VALUES with a constant shard key is a router query on Citus.
-func queueIndex(b *pgx.Batch, shard, typ, id string, x *extract.Index) {
-	key := [3]any{shard, typ, id}
+// queueIndex queues the inserts of x's rows for route/typ/id into t's index
+// tables: one multi-row INSERT per table, all in the batch (one round trip)
+// of the resource row. Multi-row VALUES with a constant route is a router
+// query on Citus.
+func queueIndex(b *pgx.Batch, t *tableSet, route int32, typ, id string, x *extract.Index) {
+	key := [3]any{route, typ, id}
 	rows := make([][]any, 0, 16)
 	add := func(r ...any) { rows = append(rows, r) }
 	flush := func(table string, cols []column) {
@@ -59,31 +48,31 @@ func queueIndex(b *pgx.Batch, shard, typ, id string, x *extract.Index) {
 	for _, s := range x.Strings {
 		add(s.Param, s.Value, s.Exact)
 	}
-	flush("idx_string", stringCols)
+	flush(t.idx["string"], stringCols)
 	for _, t := range x.Tokens {
 		add(t.Param, t.System, t.Code, t.Text, t.TypeSystem, t.TypeCode)
 	}
-	flush("idx_token", tokenCols)
+	flush(t.idx["token"], tokenCols)
 	for _, d := range x.Dates {
 		add(d.Param, timestamp(d.Lo), timestamp(d.Hi))
 	}
-	flush("idx_date", dateCols)
+	flush(t.idx["date"], dateCols)
 	for _, n := range x.Numbers {
 		add(n.Param, n.Value)
 	}
-	flush("idx_number", numberCols)
+	flush(t.idx["number"], numberCols)
 	for _, q := range x.Quantities {
 		add(q.Param, q.Value, q.System, q.Code, q.Unit)
 	}
-	flush("idx_quantity", quantityCols)
+	flush(t.idx["quantity"], quantityCols)
 	for _, r := range x.References {
 		add(r.Param, r.TargetType, r.TargetID, r.URL)
 	}
-	flush("idx_reference", referenceCols)
+	flush(t.idx["reference"], referenceCols)
 	for _, u := range x.URIs {
 		add(u.Param, u.Value)
 	}
-	flush("idx_uri", uriCols)
+	flush(t.idx["uri"], uriCols)
 	for _, c := range x.Composites {
 		var lo, hi pgtype.Timestamptz
 		if c.C2Lo != nil {
@@ -91,7 +80,7 @@ func queueIndex(b *pgx.Batch, shard, typ, id string, x *extract.Index) {
 		}
 		add(c.Param, c.C1System, c.C1Code, c.C2System, c.C2Code, c.C2Number, lo, hi, c.C2String, c.C3Number)
 	}
-	flush("idx_composite", compositeCols)
+	flush(t.idx["composite"], compositeCols)
 }
 
 // maxParams keeps one statement under PostgreSQL's 65,535 parameters.
@@ -104,7 +93,7 @@ func queueRows(b *pgx.Batch, table string, cols []column, key [3]any, rows [][]a
 	for len(rows) > 0 {
 		n := min(len(rows), maxParams/per)
 		var sql strings.Builder
-		sql.WriteString("INSERT INTO " + table + " (shard_key, type, id, param")
+		sql.WriteString("INSERT INTO " + table + " (route, type, id, param")
 		for _, c := range cols {
 			sql.WriteString(", " + c.name)
 		}

@@ -17,7 +17,7 @@ import (
 // filter compiles one search filter on resource alias r of type typ.
 func (b *sqlBuilder) filter(r, typ string, f search.Filter) (string, error) {
 	if len(f.Chain) > 0 {
-		return b.chain(r, f)
+		return b.chain(r, typ, f)
 	}
 	p := f.Param
 	if (p.Code == "_id" || p.Code == "_lastUpdated") && f.Modifier == search.ModMissing {
@@ -33,13 +33,14 @@ func (b *sqlBuilder) filter(r, typ string, f search.Filter) (string, error) {
 	case "_lastUpdated":
 		return b.lastUpdatedFilter(r, f), nil
 	}
-	table, ok := indexTable[p.Type]
+	tables := tablesFor(typ)
+	table, ok := tables.idx[p.Type]
 	if !ok || extract.Unindexed[p.Code] {
 		return "", fhir.Errorf(fhir.ErrNotSupported, "not-supported", "searching by "+f.Name+" is not supported", f.Name)
 	}
 	code := p.Code
 	if f.Modifier == search.ModIdentifier {
-		table, code = "idx_token", p.Code+":identifier"
+		table, code = tables.idx["token"], p.Code+":identifier"
 	}
 	i := b.alias("i")
 	exists := func(cond string) string {
@@ -64,12 +65,6 @@ func (b *sqlBuilder) filter(r, typ string, f search.Filter) (string, error) {
 		return "NOT " + exists(or(alts...)), nil
 	}
 	return exists(or(alts...)), nil
-}
-
-// indexTable maps a parameter type to its index table.
-var indexTable = map[string]string{
-	"string": "idx_string", "token": "idx_token", "date": "idx_date", "number": "idx_number",
-	"quantity": "idx_quantity", "reference": "idx_reference", "uri": "idx_uri", "composite": "idx_composite",
 }
 
 // value compiles one value against index row alias i.
@@ -272,26 +267,43 @@ func (b *sqlBuilder) lastUpdatedFilter(r string, f search.Filter) string {
 }
 
 // chain compiles a chained (subject:Patient.name) or reverse chained (_has)
-// filter: the first hop here, the rest on the resources it reaches.
-func (b *sqlBuilder) chain(r string, f search.Filter) (string, error) {
+// filter on alias r of type typ: the first hop here, the rest on the
+// resources it reaches, in the tables of their class.
+func (b *sqlBuilder) chain(r, typ string, f search.Filter) (string, error) {
 	hop := f.Chain[0]
 	rest := f
 	rest.Chain = f.Chain[1:]
-	h, t := b.alias("h"), b.alias("t")
-	inner, err := b.filter(t, hop.Types[0], rest)
-	if err != nil {
-		return "", err
+	h := b.alias("h")
+	code := b.arg(hop.Param.Code)
+	var alts []string
+	for _, set := range tableSets {
+		types := splitTypes(hop.Types)[set]
+		if len(types) == 0 {
+			continue
+		}
+		t := b.alias("t")
+		inner, err := b.filter(t, types[0], rest)
+		if err != nil {
+			return "", err
+		}
+		in := b.arg(types)
+		if !hop.Reverse {
+			// Follow r's reference to t; t may live on another route.
+			alts = append(alts, `(`+h+`.target_type, `+h+`.target_id) IN (SELECT `+t+`.type, `+t+`.id FROM `+set.resources+` `+t+
+				` WHERE `+t+`.type = ANY(`+in+`) AND NOT `+t+`.deleted AND `+inner+`)`)
+			continue
+		}
+		// Resources t of the hop's types whose reference parameter points at r.
+		hr := b.alias("h")
+		alts = append(alts, `(`+r+`.type, `+r+`.id) IN (SELECT `+hr+`.target_type, `+hr+`.target_id FROM `+set.idx["reference"]+` `+hr+
+			` JOIN `+set.resources+` `+t+` ON `+sameResource(hr, t)+
+			` WHERE `+hr+`.type = ANY(`+in+`) AND `+hr+`.param = `+code+` AND NOT `+t+`.deleted AND `+inner+`)`)
 	}
-	types := b.arg(hop.Types)
-	if !hop.Reverse {
-		// Follow r's reference to t; t may live on another shard.
-		return `EXISTS (SELECT 1 FROM idx_reference ` + h + ` WHERE ` + sameResource(h, r) + ` AND ` + h + `.param = ` + b.arg(hop.Param.Code) +
-			` AND ` + h + `.target_type = ANY(` + types + `) AND (` + h + `.target_type, ` + h + `.target_id) IN (SELECT ` + t + `.type, ` + t + `.id FROM resources ` + t +
-			` WHERE ` + t + `.type = ANY(` + types + `) AND NOT ` + t + `.deleted AND ` + inner + `))`, nil
+	if hop.Reverse {
+		return or(alts...), nil
 	}
-	// Resources t of the hop's types whose reference parameter points at r.
-	return `(` + r + `.type, ` + r + `.id) IN (SELECT ` + h + `.target_type, ` + h + `.target_id FROM idx_reference ` + h + ` JOIN resources ` + t + ` ON ` + sameResource(h, t) +
-		` WHERE ` + h + `.type = ANY(` + types + `) AND ` + h + `.param = ` + b.arg(hop.Param.Code) + ` AND NOT ` + t + `.deleted AND ` + inner + `)`, nil
+	return `EXISTS (SELECT 1 FROM ` + tablesFor(typ).idx["reference"] + ` ` + h + ` WHERE ` + sameResource(h, r) + ` AND ` + h + `.param = ` + code +
+		` AND ` + h + `.target_type = ANY(` + b.arg(hop.Types) + `) AND ` + or(alts...) + `)`, nil
 }
 
 // likePrefix escapes LIKE wildcards in s and appends %.

@@ -6,29 +6,32 @@ import (
 	"fmt"
 
 	"github.com/hce-fhir/hce/fhir"
-	"github.com/hce-fhir/hce/fhir/spec"
+	"github.com/jackc/pgx/v5"
 )
 
+// The statements by id take the table set's names; every one filters on
+// route, so Citus sends it to one shard.
 const (
-	lookupShard = `SELECT shard_key FROM resource_ids WHERE id = $1 AND type = $2`
+	readCurrent = `SELECT version_id, last_updated, deleted, content FROM %s WHERE route = $1 AND type = $2 AND id = $3`
 
-	readCurrent = `SELECT version_id, last_updated, deleted, content FROM resources
-WHERE shard_key = $1 AND type = $2 AND id = $3`
+	readHistoryVersion = `SELECT version_id, last_updated, deleted, content FROM %s
+WHERE route = $1 AND type = $2 AND id = $3 AND version_id = $4`
 
-	readHistoryVersion = `SELECT version_id, last_updated, deleted, content FROM resource_history
-WHERE shard_key = $1 AND type = $2 AND id = $3 AND version_id = $4`
+	lookupHome = `SELECT home FROM resource_ids WHERE route = $1 AND type = $2 AND id = $3`
 )
 
 // Read returns the current version of typ/id: fhir.ErrNotFound when it never
 // existed, and the deletion version with fhir.ErrGone when it is deleted.
+// A server-assigned id names its route: one statement on one shard.
 func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error) {
 	what := "read " + refString(typ, id)
-	shard, err := s.shardOf(ctx, typ, id)
-	if err != nil {
-		return nil, notFound(translate(what, err), typ, id)
-	}
+	t := tablesFor(typ)
 	v := &fhir.Version{Type: typ, ID: id}
-	if err := s.q().QueryRow(ctx, readCurrent, shard, typ, id).Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content); err != nil {
+	err := atHome(ctx, s.q(), typ, id, func(route int32) error {
+		return s.q().QueryRow(ctx, fmt.Sprintf(readCurrent, t.resources), route, typ, id).
+			Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content)
+	})
+	if err != nil {
 		return nil, notFound(translate(what, err), typ, id)
 	}
 	if v.Deleted {
@@ -41,11 +44,12 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error)
 // fhir.ErrGone.
 func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Version, error) {
 	what := fmt.Sprintf("vread %s/_history/%d", refString(typ, id), vid)
-	shard, err := s.shardOf(ctx, typ, id)
-	if err != nil {
-		return nil, translate(what, err)
-	}
-	v, err := readVersion(ctx, s.q(), shard, typ, id, vid)
+	var v *fhir.Version
+	err := atHome(ctx, s.q(), typ, id, func(route int32) error {
+		var err error
+		v, err = readVersion(ctx, s.q(), route, typ, id, vid)
+		return err
+	})
 	if err != nil {
 		return nil, translate(what, err)
 	}
@@ -55,25 +59,34 @@ func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Ver
 	return v, nil
 }
 
-func readVersion(ctx context.Context, q db, shard, typ, id string, vid int64) (*fhir.Version, error) {
+func readVersion(ctx context.Context, q db, route int32, typ, id string, vid int64) (*fhir.Version, error) {
 	v := &fhir.Version{Type: typ, ID: id}
-	err := q.QueryRow(ctx, readHistoryVersion, shard, typ, id, vid).Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content)
+	err := q.QueryRow(ctx, fmt.Sprintf(readHistoryVersion, tablesFor(typ).history), route, typ, id, vid).
+		Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content)
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-// shardOf finds the shard key of typ/id. A Patient, and a resource of a type
-// outside the Patient compartment, is keyed by its own id, so only resources
-// inside the compartment need the routing table.
-func (s *Store) shardOf(ctx context.Context, typ, id string) (string, error) {
-	if typ == "Patient" || spec.PatientCompartment(typ) == nil {
-		return id, nil
+// atHome runs fn at the route typ/id names and, when fn finds nothing
+// (pgx.ErrNoRows) there, at the route its claim forwards to: a
+// client-assigned id of a resource whose patient's route differs. A
+// server-assigned id costs one statement; a forwarded one three.
+func atHome(ctx context.Context, q db, typ, id string, fn func(route int32) error) error {
+	route := fhir.RouteOf(id)
+	err := fn(route)
+	if !errors.Is(err, pgx.ErrNoRows) || !claims(typ) {
+		return err
 	}
-	var shard string
-	err := s.q().QueryRow(ctx, lookupShard, id, typ).Scan(&shard)
-	return shard, err
+	var home int32
+	if err := q.QueryRow(ctx, lookupHome, route, typ, id).Scan(&home); err != nil {
+		return err
+	}
+	if home == route {
+		return pgx.ErrNoRows
+	}
+	return fn(home)
 }
 
 // notFound gives a not-found error the message a client should read.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/fhir/spec"
@@ -38,20 +37,24 @@ type Scope struct {
 // Search runs q, restricted to scope when scope.Patient is set.
 func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*SearchResult, error) {
 	what := "search " + q.Type
+	routes, err := s.searchRoutes(ctx, q, scope)
+	if err != nil {
+		return nil, translate(what, err)
+	}
 	b := &sqlBuilder{}
-	where, err := b.searchWhere(q, scope)
+	where, err := b.searchWhere(q, scope, routes)
 	if err != nil {
 		return nil, err
 	}
 	res := &SearchResult{}
 	if q.Total == search.TotalAccurate || q.Summary == search.SummaryCount || (q.Count == 0 && q.Total != search.TotalNone) {
-		n, err := s.count(ctx, b, where)
+		n, err := s.count(ctx, b, q.Type, where)
 		if err != nil {
 			return nil, translate(what, err)
 		}
 		res.Total = &n
 	} else if q.Total == search.TotalEstimate {
-		n, err := s.estimate(ctx, b, where)
+		n, err := s.estimate(ctx, b, q.Type, where)
 		if err != nil {
 			return nil, translate(what, err)
 		}
@@ -74,15 +77,15 @@ func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*Sear
 	}
 	type row struct {
 		v      *fhir.Version
-		shard  string
+		route  int32
 		values []string
 	}
 	var page []row
 	err = forEach(rows, func(r pgx.Rows) error {
 		v := &fhir.Version{Type: q.Type}
 		vals := make([]*string, len(keys))
-		var shard string
-		dest := []any{&v.ID, &v.VersionID, &v.LastUpdated, &v.Content, &shard}
+		var route int32
+		dest := []any{&v.ID, &v.VersionID, &v.LastUpdated, &v.Content, &route}
 		for i := range vals {
 			dest = append(dest, &vals[i])
 		}
@@ -95,7 +98,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*Sear
 				texts[i] = *p
 			}
 		}
-		page = append(page, row{v: v, shard: shard, values: texts})
+		page = append(page, row{v: v, route: route, values: texts})
 		return nil
 	})
 	if err != nil {
@@ -109,7 +112,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*Sear
 	refs := make([]resourceKey, 0, len(page))
 	for _, r := range page {
 		res.Matches = append(res.Matches, r.v)
-		refs = append(refs, resourceKey{shard: r.shard, typ: q.Type, id: r.v.ID})
+		refs = append(refs, resourceKey{route: r.route, typ: q.Type, id: r.v.ID})
 	}
 	if res.Total == nil && q.Cursor == "" && res.Next == "" && q.Total != search.TotalNone {
 		n := len(page) // the first page is the only page: the total is known
@@ -137,7 +140,7 @@ func (s *Store) Match(ctx context.Context, typ string, criteria url.Values, limi
 	if err != nil {
 		return nil, err
 	}
-	sql := `SELECT r.id FROM resources r WHERE r.type = ` + b.arg(typ) + ` AND NOT r.deleted AND ` + where
+	sql := `SELECT r.id FROM ` + tablesFor(typ).resources + ` r WHERE r.type = ` + b.arg(typ) + ` AND NOT r.deleted AND ` + where
 	if limit > 0 {
 		sql += ` LIMIT ` + b.arg(limit)
 	}
@@ -149,8 +152,9 @@ func (s *Store) Match(ctx context.Context, typ string, criteria url.Values, limi
 	return ids, translate("match "+typ, err)
 }
 
-// searchWhere compiles the conditions of a search on resources alias r.
-func (b *sqlBuilder) searchWhere(q *search.Query, scope Scope) (string, error) {
+// searchWhere compiles the conditions of a search on resources alias r;
+// routes, when not nil, are the only routes its matches can be on.
+func (b *sqlBuilder) searchWhere(q *search.Query, scope Scope, routes []int32) (string, error) {
 	typ := b.arg(q.Type)
 	where, err := b.where("r", q.Type, q.Filters)
 	if err != nil {
@@ -159,17 +163,63 @@ func (b *sqlBuilder) searchWhere(q *search.Query, scope Scope) (string, error) {
 	where = `r.type = ` + typ + ` AND NOT r.deleted AND ` + where
 	if scope.Patient != "" {
 		where = and(where, b.compartment("r", q.Type, scope.Patient))
-	} else if patient := routedPatient(q.Type, q.Filters); patient != "" {
-		// Redundant with the filter, but lets Citus route to one shard.
-		where = and(where, "r.shard_key = "+b.arg(patient))
+	}
+	if routes != nil {
+		// Redundant with the filters, but lets Citus route to the patient's shard.
+		where = and(where, b.routeIn("r", routes))
 	}
 	return where, nil
 }
 
-// searchSQL returns the statement and arguments of a search's first page.
+// routeIn restricts alias r to routes.
+func (b *sqlBuilder) routeIn(r string, routes []int32) string {
+	if len(routes) == 1 {
+		return r + ".route = " + b.arg(routes[0])
+	}
+	return r + ".route = ANY(" + b.arg(routes) + ")"
+}
+
+// searchRoutes returns the routes that hold every match of a search pinned
+// to one patient (a compartment search, or a filter on the parameter that
+// places resources), nil when the search is not pinned.
+func (s *Store) searchRoutes(ctx context.Context, q *search.Query, scope Scope) ([]int32, error) {
+	patient := scope.Patient
+	if patient == "" {
+		patient = routedPatient(q.Type, q.Filters)
+	}
+	if patient == "" || Shared(q.Type) {
+		return nil, nil
+	}
+	return s.patientRoutes(ctx, patient)
+}
+
+const memberHomes = `SELECT DISTINCT home FROM compartment_members WHERE route = $1 AND patient = $2`
+
+// patientRoutes returns the routes of a patient's compartment: the
+// patient's own, then those of resources that other patients' compartments
+// hold too.
+func (s *Store) patientRoutes(ctx context.Context, patient string) ([]int32, error) {
+	own := fhir.RouteOf(patient)
+	rows, err := s.q().Query(ctx, memberHomes, own, patient)
+	if err != nil {
+		return nil, err
+	}
+	homes, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	return append([]int32{own}, homes...), err
+}
+
+// searchSQL returns the statement and arguments of a search's first page,
+// as the store runs it for a patient without members on other routes.
 func searchSQL(q *search.Query, scope Scope) (string, []any, error) {
+	var routes []int32
+	if p := scope.Patient + routedPatient(q.Type, q.Filters); p != "" && !Shared(q.Type) {
+		if scope.Patient != "" {
+			p = scope.Patient
+		}
+		routes = []int32{fhir.RouteOf(p)}
+	}
 	b := &sqlBuilder{}
-	where, err := b.searchWhere(q, scope)
+	where, err := b.searchWhere(q, scope, routes)
 	if err != nil {
 		return "", nil, err
 	}
@@ -181,10 +231,11 @@ func searchSQL(q *search.Query, scope Scope) (string, []any, error) {
 	return sql, b.args, err
 }
 
-// routedPatient returns the patient whose shard holds every match when a
-// filter pins the search to one patient through the parameter that places
-// resources on shards (the first of the type's compartment parameters, or
-// its patient parameter, which selects the same reference).
+// routedPatient returns the patient whose compartment holds every match when
+// a filter pins the search to one patient through a compartment parameter
+// (or the type's patient parameter, which selects the same reference): the
+// matches are on the patient's route or on routes its compartment's
+// members list.
 func routedPatient(typ string, filters []search.Filter) string {
 	comp := spec.PatientCompartment(typ)
 	if typ == "Patient" || len(comp) == 0 {
@@ -194,7 +245,7 @@ func routedPatient(typ string, filters []search.Filter) string {
 		if len(f.Chain) > 0 || f.Param == nil || f.Modifier != search.ModNone || len(f.Values) != 1 {
 			continue
 		}
-		if f.Param.Code != comp[0] && !(f.Param.Code == "patient" && sameElement(typ, comp[0])) {
+		if !contains(comp, f.Param.Code) && !(f.Param.Code == "patient" && patientInCompartment(typ, comp)) {
 			continue
 		}
 		if r, ok := f.Values[0].(search.Reference); ok && r.ID != "" && (r.Type == "Patient" || r.Type == "") && r.URL == "" {
@@ -207,11 +258,20 @@ func routedPatient(typ string, filters []search.Filter) string {
 	return ""
 }
 
+// patientInCompartment reports whether the type's patient parameter selects
+// the element of one of its compartment parameters.
+func patientInCompartment(typ string, comp []string) bool {
+	for _, code := range comp {
+		if sameElement(typ, code) {
+			return true
+		}
+	}
+	return false
+}
+
 // sameElement reports whether the type's patient parameter selects the
-// element of its first compartment parameter (Observation.subject restricted
-// to Patients), so that both place resources on the same shard. Coverage's
-// patient (beneficiary) and first compartment parameter (policy-holder), for
-// one, differ.
+// element of compartment parameter code (Observation.subject restricted to
+// Patients).
 func sameElement(typ, code string) bool {
 	patient, ok1 := spec.Param(typ, "patient")
 	first, ok2 := spec.Param(typ, code)
@@ -240,37 +300,37 @@ func (b *sqlBuilder) where(r, typ string, filters []search.Filter) (string, erro
 	return and(conds...), nil
 }
 
-// compartment restricts alias r to the Patient compartment of patient: the
-// patient's shard, and a compartment reference to the patient (or the
-// patient itself).
+// compartment restricts alias r to the Patient compartment of patient: a
+// compartment reference to the patient, or the patient itself.
 func (b *sqlBuilder) compartment(r, typ, patient string) string {
-	shard := r + ".shard_key = " + b.arg(patient)
-	if typ == "Patient" {
-		return and(shard, r+".id = "+b.arg(patient))
-	}
 	params := spec.PatientCompartment(typ)
 	if len(params) == 0 {
 		return "false"
 	}
+	p := b.arg(patient)
 	i := b.alias("c")
-	return and(shard, `EXISTS (SELECT 1 FROM idx_reference `+i+` WHERE `+sameResource(i, r)+
-		` AND `+i+`.param = ANY(`+b.arg(params)+`) AND `+i+`.target_type = 'Patient' AND `+i+`.target_id = `+b.arg(patient)+`)`)
+	member := `EXISTS (SELECT 1 FROM ` + tablesFor(typ).idx["reference"] + ` ` + i + ` WHERE ` + sameResource(i, r) +
+		` AND ` + i + `.param = ANY(` + b.arg(params) + `) AND ` + i + `.target_type = 'Patient' AND ` + i + `.target_id = ` + p + `)`
+	if typ == "Patient" {
+		return or(r+".id = "+p, member)
+	}
+	return member
 }
 
-func (s *Store) count(ctx context.Context, b *sqlBuilder, where string) (int, error) {
+func (s *Store) count(ctx context.Context, b *sqlBuilder, typ, where string) (int, error) {
 	var n int
-	err := s.q().QueryRow(ctx, `SELECT count(*) FROM resources r WHERE `+where, b.args...).Scan(&n)
+	err := s.q().QueryRow(ctx, `SELECT count(*) FROM `+tablesFor(typ).resources+` r WHERE `+where, b.args...).Scan(&n)
 	return n, err
 }
 
 // estimate asks the planner how many rows the search would return.
-func (s *Store) estimate(ctx context.Context, b *sqlBuilder, where string) (int, error) {
+func (s *Store) estimate(ctx context.Context, b *sqlBuilder, typ, where string) (int, error) {
 	var plan []struct {
 		Plan struct {
 			Rows float64 `json:"Plan Rows"`
 		} `json:"Plan"`
 	}
-	err := s.q().QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM resources r WHERE `+where, b.args...).Scan(&plan)
+	err := s.q().QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM `+tablesFor(typ).resources+` r WHERE `+where, b.args...).Scan(&plan)
 	if err != nil || len(plan) == 0 {
 		return 0, err
 	}
@@ -289,7 +349,7 @@ type sortKey struct {
 func sortKeys(b *sqlBuilder, q *search.Query) ([]sortKey, error) {
 	var keys []sortKey
 	for _, s := range q.Sort {
-		k, err := b.sortKey("r", s)
+		k, err := b.sortKey("r", q.Type, s)
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +360,7 @@ func sortKeys(b *sqlBuilder, q *search.Query) ([]sortKey, error) {
 
 // sortKey is the smallest value of the parameter for ascending order and
 // the largest for descending, as R4 specifies for repeating elements.
-func (b *sqlBuilder) sortKey(r string, s search.Sort) (sortKey, error) {
+func (b *sqlBuilder) sortKey(r, typ string, s search.Sort) (sortKey, error) {
 	p := s.Param
 	agg := "min"
 	if s.Desc {
@@ -313,22 +373,22 @@ func (b *sqlBuilder) sortKey(r string, s search.Sort) (sortKey, error) {
 	case p.Code == "_id":
 		return sortKey{expr: r + `.id`, cast: "text", desc: s.Desc}, nil
 	case p.Type == "date":
-		table, col, cast, low, high = "idx_date", "lo", "timestamptz", "'-infinity'", "'infinity'"
+		table, col, cast, low, high = tablesFor(typ).idx["date"], "lo", "timestamptz", "'-infinity'", "'infinity'"
 		if s.Desc {
 			col = "hi"
 		}
 	case p.Type == "string":
-		table, col, cast = "idx_string", "value", "text"
+		table, col, cast = tablesFor(typ).idx["string"], "value", "text"
 	case p.Type == "token":
-		table, col, cast = "idx_token", "code", "text"
+		table, col, cast = tablesFor(typ).idx["token"], "code", "text"
 	case p.Type == "number":
-		table, col, cast, low, high = "idx_number", "value", "numeric", "'-1e300'", "'1e300'"
+		table, col, cast, low, high = tablesFor(typ).idx["number"], "value", "numeric", "'-1e300'", "'1e300'"
 	case p.Type == "quantity":
-		table, col, cast, low, high = "idx_quantity", "value", "numeric", "'-1e300'", "'1e300'"
+		table, col, cast, low, high = tablesFor(typ).idx["quantity"], "value", "numeric", "'-1e300'", "'1e300'"
 	case p.Type == "reference":
-		table, col, cast = "idx_reference", "target_id", "text"
+		table, col, cast = tablesFor(typ).idx["reference"], "target_id", "text"
 	case p.Type == "uri":
-		table, col, cast = "idx_uri", "value", "text"
+		table, col, cast = tablesFor(typ).idx["uri"], "value", "text"
 	default:
 		return sortKey{}, fhir.Invalid("cannot sort by "+p.Code+", a "+p.Type+" parameter", "_sort")
 	}
@@ -350,7 +410,7 @@ func (b *sqlBuilder) sortKey(r string, s search.Sort) (sortKey, error) {
 // The keys are selected as text for the next cursor, but ordered and
 // compared as themselves, so that an index can deliver the order.
 func (b *sqlBuilder) page(q *search.Query, where string, keys []sortKey) (string, error) {
-	sql := `SELECT r.id, r.version_id, r.last_updated, r.content::text, r.shard_key`
+	sql := `SELECT r.id, r.version_id, r.last_updated, r.content::text, r.route`
 	var order []string
 	for n, k := range keys {
 		sql += fmt.Sprintf(", (%s)::text AS k%d", k.expr, n)
@@ -361,7 +421,7 @@ func (b *sqlBuilder) page(q *search.Query, where string, keys []sortKey) (string
 		order = append(order, k.expr+dir)
 	}
 	order = append(order, "r.id")
-	sql += ` FROM resources r WHERE ` + where
+	sql += ` FROM ` + tablesFor(q.Type).resources + ` r WHERE ` + where
 	if q.Cursor != "" {
 		values, id, err := decodeCursor(q.Cursor, len(keys))
 		if err != nil {
@@ -416,7 +476,8 @@ func decodeCursor(s string, n int) ([]string, string, error) {
 
 // resourceKey locates a stored resource.
 type resourceKey struct {
-	shard, typ, id string
+	route   int32
+	typ, id string
 }
 
 // include follows _include and _revinclude from the page (and, with
@@ -455,10 +516,10 @@ func (s *Store) include(ctx context.Context, q *search.Query, page []resourceKey
 	return out, nil
 }
 
-// included is a resource an include found, with its shard.
+// included is a resource an include found, with its route.
 type included struct {
 	v     *fhir.Version
-	shard string
+	route int32
 }
 
 func appendNew(next []resourceKey, out *[]*fhir.Version, seen map[string]bool, got []included) []resourceKey {
@@ -469,7 +530,7 @@ func appendNew(next []resourceKey, out *[]*fhir.Version, seen map[string]bool, g
 		}
 		seen[ref] = true
 		*out = append(*out, g.v)
-		next = append(next, resourceKey{shard: g.shard, typ: g.v.Type, id: g.v.ID})
+		next = append(next, resourceKey{route: g.route, typ: g.v.Type, id: g.v.ID})
 	}
 	return next
 }
@@ -488,29 +549,32 @@ func includeParams(inc search.Include) []string {
 	return codes
 }
 
-func keyArrays(keys []resourceKey, typ string) (shards, ids []string) {
+// keyArrays splits keys (of typ, or all when typ is "") into columns.
+func keyArrays(keys []resourceKey, typ string) (routes []int32, types, ids []string) {
 	for _, k := range keys {
 		if typ == "" || k.typ == typ {
-			shards, ids = append(shards, k.shard), append(ids, k.id)
+			routes, types, ids = append(routes, k.route), append(types, k.typ), append(ids, k.id)
 		}
 	}
-	return shards, ids
+	return routes, types, ids
 }
 
+// The statements of includes name the table set of the resources they read;
+// each lists the routes it reads, which lets Citus skip the other shards.
 const (
-	forwardRefs = `SELECT DISTINCT target_type, target_id FROM idx_reference
-WHERE (shard_key, id) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND type = $3
+	forwardRefs = `SELECT DISTINCT target_type, target_id FROM %s
+WHERE route = ANY($1) AND (route, id) IN (SELECT * FROM unnest($1::int[], $2::text[])) AND type = $3
   AND param = ANY($4) AND target_id IS NOT NULL AND ($5 = '' OR target_type = $5)
 LIMIT 1000`
 
-	routeMany = `SELECT shard_key, type, id FROM resource_ids
-WHERE (id, type) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+	readMany = `SELECT type, id, version_id, last_updated, content::text, route FROM %s
+WHERE route = ANY($1) AND (route, type, id) IN (SELECT * FROM unnest($1::int[], $2::text[], $3::text[])) AND NOT deleted`
 
-	readMany = `SELECT type, id, version_id, last_updated, content::text, shard_key FROM resources
-WHERE (shard_key, type, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) AND NOT deleted`
+	homesMany = `SELECT type, id, home FROM resource_ids
+WHERE route = ANY($1) AND (route, type, id) IN (SELECT * FROM unnest($1::int[], $2::text[], $3::text[])) AND home <> route`
 
-	reverseRefs = `SELECT r.type, r.id, r.version_id, r.last_updated, r.content::text, r.shard_key
-FROM idx_reference i JOIN resources r ON r.shard_key = i.shard_key AND r.type = i.type AND r.id = i.id
+	reverseRefs = `SELECT r.type, r.id, r.version_id, r.last_updated, r.content::text, r.route
+FROM %s i JOIN %s r ON r.route = i.route AND r.type = i.type AND r.id = i.id
 WHERE i.type = $1 AND i.param = ANY($2) AND NOT r.deleted
   AND (i.target_type, i.target_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))
 LIMIT 1000`
@@ -518,11 +582,12 @@ LIMIT 1000`
 
 // forwardInclude reads the resources that from's references point to.
 func (s *Store) forwardInclude(ctx context.Context, inc search.Include, from []resourceKey) ([]included, error) {
-	shards, ids := keyArrays(from, inc.Source)
+	routes, _, ids := keyArrays(from, inc.Source)
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.q().Query(ctx, forwardRefs, shards, ids, inc.Source, includeParams(inc), inc.Target)
+	sql := fmt.Sprintf(forwardRefs, tablesFor(inc.Source).idx["reference"])
+	rows, err := s.q().Query(ctx, sql, routes, ids, inc.Source, includeParams(inc), inc.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -541,29 +606,58 @@ func (s *Store) forwardInclude(ctx context.Context, inc search.Include, from []r
 	return s.readRefs(ctx, types, targets)
 }
 
-// readRefs reads live resources by type and id, routing each through
-// resource_ids to its shard.
+// readRefs reads live resources by type and id, each at the route its id
+// names and, for forwarded ids, at the route their claim names.
 func (s *Store) readRefs(ctx context.Context, types, ids []string) ([]included, error) {
-	if len(ids) == 0 {
-		return nil, nil
+	var out []included
+	byClass := map[*tableSet][]resourceKey{}
+	for i, id := range ids {
+		t := tablesFor(types[i])
+		byClass[t] = append(byClass[t], resourceKey{route: fhir.RouteOf(id), typ: types[i], id: id})
 	}
-	rows, err := s.q().Query(ctx, routeMany, ids, types)
-	if err != nil {
-		return nil, err
-	}
-	var sh, ty, id []string
-	err = forEach(rows, func(r pgx.Rows) error {
-		var a, b, c string
-		if err := r.Scan(&a, &b, &c); err != nil {
-			return err
+	for _, t := range tableSets {
+		keys := byClass[t]
+		if len(keys) == 0 {
+			continue
 		}
-		sh, ty, id = append(sh, a), append(ty, b), append(id, c)
-		return nil
-	})
-	if err != nil || len(id) == 0 {
-		return nil, err
+		got, err := s.readKeys(ctx, t, keys)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+		if t != &patientTables || len(got) == len(keys) {
+			continue
+		}
+		// Some ids are forwarded: their claims name the route to read.
+		routes, ktypes, kids := keyArrays(keys, "")
+		rows, err := s.q().Query(ctx, homesMany, routes, ktypes, kids)
+		if err != nil {
+			return nil, err
+		}
+		var forwarded []resourceKey
+		err = forEach(rows, func(r pgx.Rows) error {
+			var k resourceKey
+			if err := r.Scan(&k.typ, &k.id, &k.route); err != nil {
+				return err
+			}
+			forwarded = append(forwarded, k)
+			return nil
+		})
+		if err != nil || len(forwarded) == 0 {
+			return out, err
+		}
+		got, err = s.readKeys(ctx, t, forwarded)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
 	}
-	rows, err = s.q().Query(ctx, readMany, sh, ty, id)
+	return out, nil
+}
+
+func (s *Store) readKeys(ctx context.Context, t *tableSet, keys []resourceKey) ([]included, error) {
+	routes, types, ids := keyArrays(keys, "")
+	rows, err := s.q().Query(ctx, fmt.Sprintf(readMany, t.resources), routes, types, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -581,7 +675,8 @@ func (s *Store) reverseInclude(ctx context.Context, inc search.Include, from []r
 	if len(ids) == 0 || inc.Source == "" {
 		return nil, nil
 	}
-	rows, err := s.q().Query(ctx, reverseRefs, inc.Source, includeParams(inc), types, ids)
+	t := tablesFor(inc.Source)
+	rows, err := s.q().Query(ctx, fmt.Sprintf(reverseRefs, t.idx["reference"], t.resources), inc.Source, includeParams(inc), types, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -592,101 +687,14 @@ func collectIncluded(rows pgx.Rows) ([]included, error) {
 	var out []included
 	err := forEach(rows, func(r pgx.Rows) error {
 		v := &fhir.Version{}
-		var content, shard string
-		if err := r.Scan(&v.Type, &v.ID, &v.VersionID, &v.LastUpdated, &content, &shard); err != nil {
+		var content string
+		var route int32
+		if err := r.Scan(&v.Type, &v.ID, &v.VersionID, &v.LastUpdated, &content, &route); err != nil {
 			return err
 		}
 		v.Content = []byte(content)
-		out = append(out, included{v: v, shard: shard})
+		out = append(out, included{v: v, route: route})
 		return nil
 	})
 	return out, err
 }
-
-// Everything implements Patient/{id}/$everything: the patient, every
-// resource on the patient's shard (the compartment), and the Practitioner,
-// Organization, Location and Medication resources they reference. since
-// and types filter, count pages by (type, id).
-func (s *Store) Everything(ctx context.Context, patient string, since time.Time, types []string, count int, after string) ([]*fhir.Version, string, error) {
-	what := "everything Patient/" + patient
-	if _, err := s.Read(ctx, "Patient", patient); err != nil {
-		return nil, "", err
-	}
-	afterType, afterID, _ := strings.Cut(after, "/")
-	if types == nil {
-		types = []string{} // cardinality(NULL) is NULL, not 0
-	}
-	rows, err := s.q().Query(ctx, everythingPage, patient, since, types, afterType, afterID, count+1)
-	if err != nil {
-		return nil, "", translate(what, err)
-	}
-	got, err := collectIncluded(rows)
-	if err != nil {
-		return nil, "", translate(what, err)
-	}
-	next := ""
-	if len(got) > count {
-		got = got[:count]
-		last := got[len(got)-1].v
-		next = last.Type + "/" + last.ID
-	}
-	out := make([]*fhir.Version, 0, len(got))
-	keys := make([]resourceKey, 0, len(got))
-	seen := map[string]bool{}
-	for _, g := range got {
-		out = append(out, g.v)
-		keys = append(keys, resourceKey{shard: g.shard, typ: g.v.Type, id: g.v.ID})
-		seen[g.v.Type+"/"+g.v.ID] = true
-	}
-	// The shared resources the page references, once per page.
-	var rtypes, rids []string
-	shards, ids := keyArrays(keys, "")
-	ktypes := make([]string, len(keys))
-	for i, k := range keys {
-		ktypes[i] = k.typ
-	}
-	rows, err = s.q().Query(ctx, everythingRefs, shards, ktypes, ids, everythingShared, types)
-	if err != nil {
-		return nil, "", translate(what, err)
-	}
-	err = forEach(rows, func(r pgx.Rows) error {
-		var t, id string
-		if err := r.Scan(&t, &id); err != nil {
-			return err
-		}
-		if !seen[t+"/"+id] {
-			rtypes, rids = append(rtypes, t), append(rids, id)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", translate(what, err)
-	}
-	shared, err := s.readRefs(ctx, rtypes, rids)
-	if err != nil {
-		return nil, "", translate(what, err)
-	}
-	for _, g := range shared {
-		if !since.IsZero() && g.v.LastUpdated.Before(since) {
-			continue
-		}
-		out = append(out, g.v)
-	}
-	return out, next, nil
-}
-
-// everythingShared are the types outside the compartment that $everything
-// adds when the compartment references them.
-var everythingShared = []string{"Practitioner", "Organization", "Location", "Medication"}
-
-const (
-	everythingPage = `SELECT type, id, version_id, last_updated, content::text, shard_key FROM resources
-WHERE shard_key = $1 AND NOT deleted AND last_updated >= coalesce($2, '-infinity'::timestamptz)
-  AND (cardinality($3::text[]) = 0 OR type = ANY($3))
-  AND (type, id) > ($4, $5)
-ORDER BY type, id LIMIT $6`
-
-	everythingRefs = `SELECT DISTINCT target_type, target_id FROM idx_reference
-WHERE (shard_key, type, id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
-  AND target_type = ANY($4) AND (cardinality($5::text[]) = 0 OR target_type = ANY($5))`
-)

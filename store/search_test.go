@@ -43,27 +43,27 @@ func planOf(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) string {
 // planSeed fills the tables with 20,000 Observations of 500 patients, 2,000
 // Patients and their index rows, then refreshes the planner statistics.
 var planSeed = []string{
-	`INSERT INTO resources (shard_key, type, id, version_id, last_updated, deleted, content)
-	 SELECT 'seed-p' || (g % 500), 'Observation', 'seed-o' || g, 1, now() - g * interval '1 minute', false, '{}'
+	`INSERT INTO resources (route, type, id, version_id, last_updated, deleted, content)
+	 SELECT hce_route('seed-p' || (g % 500)), 'Observation', 'seed-o' || g, 1, now() - g * interval '1 minute', false, '{}'
 	 FROM generate_series(1, 20000) g`,
-	`INSERT INTO resources (shard_key, type, id, version_id, last_updated, deleted, content)
-	 SELECT 'seed-p' || g, 'Patient', 'seed-p' || g, 1, now(), false, '{}' FROM generate_series(1, 2000) g`,
-	`INSERT INTO idx_token (shard_key, type, id, param, system, code)
-	 SELECT 'seed-p' || (g % 500), 'Observation', 'seed-o' || g, 'code', 'http://loinc.org', 'c' || (g % 300)
+	`INSERT INTO resources (route, type, id, version_id, last_updated, deleted, content)
+	 SELECT hce_route('seed-p' || g), 'Patient', 'seed-p' || g, 1, now(), false, '{}' FROM generate_series(1, 2000) g`,
+	`INSERT INTO idx_token (route, type, id, param, system, code)
+	 SELECT hce_route('seed-p' || (g % 500)), 'Observation', 'seed-o' || g, 'code', 'http://loinc.org', 'c' || (g % 300)
 	 FROM generate_series(1, 20000) g`,
-	`INSERT INTO idx_token (shard_key, type, id, param, system, code)
-	 SELECT 'seed-p' || g, 'Patient', 'seed-p' || g, 'identifier', 'http://example.org/mrn', 'm' || g
+	`INSERT INTO idx_token (route, type, id, param, system, code)
+	 SELECT hce_route('seed-p' || g), 'Patient', 'seed-p' || g, 'identifier', 'http://example.org/mrn', 'm' || g
 	 FROM generate_series(1, 2000) g`,
-	`INSERT INTO idx_date (shard_key, type, id, param, lo, hi)
-	 SELECT 'seed-p' || (g % 500), 'Observation', 'seed-o' || g, 'date', now() - g * interval '1 day', now() - g * interval '1 day' + interval '1 second'
+	`INSERT INTO idx_date (route, type, id, param, lo, hi)
+	 SELECT hce_route('seed-p' || (g % 500)), 'Observation', 'seed-o' || g, 'date', now() - g * interval '1 day', now() - g * interval '1 day' + interval '1 second'
 	 FROM generate_series(1, 20000) g`,
-	`INSERT INTO idx_reference (shard_key, type, id, param, target_type, target_id)
-	 SELECT 'seed-p' || (g % 500), 'Observation', 'seed-o' || g, p, t, v
+	`INSERT INTO idx_reference (route, type, id, param, target_type, target_id)
+	 SELECT hce_route('seed-p' || (g % 500)), 'Observation', 'seed-o' || g, p, t, v
 	 FROM generate_series(1, 20000) g,
 	      LATERAL (VALUES ('subject', 'Patient', 'seed-p' || (g % 500)), ('patient', 'Patient', 'seed-p' || (g % 500)),
 	                      ('encounter', 'Encounter', 'seed-e' || g)) x(p, t, v)`,
-	`INSERT INTO idx_string (shard_key, type, id, param, value, exact)
-	 SELECT 'seed-p' || g, 'Patient', 'seed-p' || g, p, 'name' || g, 'Name' || g
+	`INSERT INTO idx_string (route, type, id, param, value, exact)
+	 SELECT hce_route('seed-p' || g), 'Patient', 'seed-p' || g, p, 'name' || g, 'Name' || g
 	 FROM generate_series(1, 2000) g, unnest(ARRAY['name', 'family']) p`,
 	`ANALYZE resources, idx_token, idx_date, idx_reference, idx_string`,
 }
@@ -134,36 +134,23 @@ func TestCitusSearchRouting(t *testing.T) {
 			}
 		})
 	}
-	t.Run("$everything", func(t *testing.T) {
-		plan := explain(t, pool, everythingPage, "route-p1", "-infinity", []string{}, "", "", 51)
-		if !strings.Contains(plan, "Task Count: 1") {
-			t.Errorf("not a router query:\n%s", plan)
-		}
-	})
-	t.Run("search across patients fans out", func(t *testing.T) {
-		sql, args, err := searchSQL(parseQuery(t, "Observation", "code=8867-4"), Scope{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if plan := explain(t, pool, sql, args...); strings.Contains(plan, "Task Count: 1\n") {
-			t.Errorf("a search over all patients ran on one shard:\n%s", plan)
-		}
-	})
 }
 
 // TestRoutedPatient checks which searches may be pinned to one patient's
-// shard: only through the parameter that placed the resources there.
+// routes: those through a compartment parameter.
 func TestRoutedPatient(t *testing.T) {
 	tests := []struct {
 		typ, query, want string
 	}{
 		{"Observation", "patient=p1", "p1"},
 		{"Observation", "subject=Patient/p1&code=x", "p1"},
-		{"Observation", "performer=Patient/p1", ""}, // not what placed it
+		{"Observation", "performer=Patient/p1", "p1"}, // a member of p1's compartment
+		{"Observation", "performer=p1", ""},           // an id alone could name a Practitioner
 		{"Observation", "patient=p1,p2", ""},
 		{"Observation", "subject:missing=true", ""},
 		{"Encounter", "patient=p1", "p1"},
-		{"Coverage", "patient=p1", ""}, // beneficiary; shards follow policy-holder
+		{"Coverage", "patient=p1", "p1"}, // beneficiary, a compartment parameter
+		{"Observation", "focus=Patient/p1", ""}, // not a compartment parameter
 		{"Patient", "_id=p1", ""},
 		{"Practitioner", "name=x", ""},
 	}

@@ -12,14 +12,57 @@ import (
 // search parameters that place the type in the Patient compartment.
 var compartmentExprs sync.Map // string -> []*fhirpath.Expr
 
-// ShardKey returns the shard key of r: its own id for a Patient; for a
-// resource in the Patient compartment, the id of the first Patient that the
-// compartment's parameters (in definition order: subject before performer)
-// reference; otherwise its own id.
-func ShardKey(r *fhir.Resource) string {
-	if r.Type == "Patient" {
-		return r.ID
+// placement is where a resource's rows live.
+type placement struct {
+	// home is the route of every row of the resource: its patient's.
+	home int32
+	// others are the further patients whose compartments hold the resource
+	// on routes other than home, as (route, patient) pairs.
+	others []member
+}
+
+type member struct {
+	route   int32
+	patient string
+}
+
+// place finds r's placement: a Patient is at its own id's route; a resource
+// in the Patient compartment at the route of the first Patient that the
+// compartment's parameters reference (in definition order: subject before
+// performer); any other resource at its own id's route.
+func place(r *fhir.Resource) placement {
+	patients := compartmentPatients(r)
+	home := r.ID
+	if r.Type != "Patient" && len(patients) > 0 {
+		home = patients[0]
 	}
+	p := placement{home: fhir.RouteOf(home)}
+	for _, id := range patients {
+		if rt := fhir.RouteOf(id); rt != p.home && id != home {
+			p.others = append(p.others, member{route: rt, patient: id})
+		}
+	}
+	return p
+}
+
+// NewID returns a new id for r whose route is r's home route, so that r's
+// claim and rows share one shard group. r's references to its patient must
+// be resolved; without one the id is random.
+func NewID(r *fhir.Resource) string {
+	if r.Type == "Patient" || Shared(r.Type) {
+		return fhir.RandomID()
+	}
+	if ps := compartmentPatients(r); len(ps) > 0 {
+		return fhir.NewID(fhir.RouteOf(ps[0]))
+	}
+	return fhir.RandomID()
+}
+
+// compartmentPatients returns the distinct ids of the Patients whose
+// compartments hold r through a reference, in the order of the
+// compartment's parameters.
+func compartmentPatients(r *fhir.Resource) []string {
+	var out []string
 	for _, e := range compartmentExpressions(r.Type) {
 		nodes, err := e.Eval(r.Content)
 		if err != nil {
@@ -28,12 +71,21 @@ func ShardKey(r *fhir.Resource) string {
 		for _, n := range nodes {
 			m, _ := n.Value.(map[string]any)
 			ref, _ := m["reference"].(string)
-			if typ, id, ok := fhir.SplitReference(ref); ok && typ == "Patient" {
-				return id
+			if typ, id, ok := fhir.SplitReference(ref); ok && typ == "Patient" && !contains(out, id) {
+				out = append(out, id)
 			}
 		}
 	}
-	return r.ID
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func compartmentExpressions(typ string) []*fhirpath.Expr {

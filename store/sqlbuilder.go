@@ -48,7 +48,7 @@ func or(conds ...string) string {
 }
 
 // sameResource correlates an index row alias i with the resource alias r:
-// both carry (shard_key, type, id), so on Citus the join stays on one shard.
+// both carry (route, type, id), so on Citus the join stays on one shard.
 func sameResource(i, r string) string {
-	return i + ".shard_key = " + r + ".shard_key AND " + i + ".type = " + r + ".type AND " + i + ".id = " + r + ".id"
+	return i + ".route = " + r + ".route AND " + i + ".type = " + r + ".type AND " + i + ".id = " + r + ".id"
 }

@@ -8,34 +8,45 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/fhir/spec"
 	"github.com/hce-fhir/hce/search/extract"
 	"github.com/jackc/pgx/v5"
 )
 
+// Every statement of a write filters on or inserts one route, the
+// resource's home, so a patient's write is one shard group's transaction.
 const (
-	insertID = `INSERT INTO resource_ids (id, type, shard_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
+	claimID = `INSERT INTO resource_ids (route, type, id, home) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
 
-	lockID = `SELECT shard_key FROM resource_ids WHERE id = $1 AND type = $2 FOR UPDATE`
+	// currentVersion locks the current row and reads the patients its
+	// compartment references named, to know the memberships it replaces.
+	currentVersion = `SELECT r.version_id, r.deleted,
+  ARRAY(SELECT DISTINCT x.target_id FROM %s x WHERE x.route = r.route AND x.type = r.type AND x.id = r.id
+        AND x.target_type = 'Patient' AND x.param = ANY($4))
+FROM %s r WHERE r.route = $1 AND r.type = $2 AND r.id = $3 FOR UPDATE OF r`
 
-	currentVersion = `SELECT version_id, deleted FROM resources WHERE shard_key = $1 AND type = $2 AND id = $3`
-
-	insertCurrent = `INSERT INTO resources (shard_key, type, id, version_id, last_updated, deleted, content)
+	insertCurrent = `INSERT INTO %s (route, type, id, version_id, last_updated, deleted, content)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`
 
-	updateCurrent = `UPDATE resources SET version_id = $4, last_updated = $5, deleted = $6, content = $7
-WHERE shard_key = $1 AND type = $2 AND id = $3`
+	updateCurrent = `UPDATE %s SET version_id = $4, last_updated = $5, deleted = $6, content = $7
+WHERE route = $1 AND type = $2 AND id = $3`
 
-	insertHistory = `INSERT INTO resource_history (shard_key, type, id, version_id, last_updated, deleted, content)
+	insertHistory = `INSERT INTO %s (route, type, id, version_id, last_updated, deleted, content)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
+	insertMember = `INSERT INTO compartment_members (route, patient, type, id, home) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (route, patient, type, id) DO UPDATE SET home = excluded.home`
+
+	deleteMember = `DELETE FROM compartment_members WHERE route = $1 AND patient = $2 AND type = $3 AND id = $4`
 )
 
-// Create stores r as version 1 under r.ID, or under a new id when r.ID is
-// empty; an id that is taken is fhir.ErrConflict.
+// Create stores r as version 1 under r.ID, or under a new id on its
+// patient's route when r.ID is empty; an id that is taken is
+// fhir.ErrConflict.
 func (s *Store) Create(ctx context.Context, r *fhir.Resource) (*fhir.Version, error) {
 	if r.ID == "" {
-		r.ID = uuid.NewString()
+		r.ID = NewID(r)
 	}
 	var v *fhir.Version
 	err := s.inTx(ctx, "create "+r.Type, func(tx pgx.Tx) error {
@@ -45,6 +56,9 @@ func (s *Store) Create(ctx context.Context, r *fhir.Resource) (*fhir.Version, er
 	})
 	return v, err
 }
+
+// NewID returns a new id for r on its patient's route.
+func (s *Store) NewID(r *fhir.Resource) string { return NewID(r) }
 
 // Update stores r as the next version of r.Type/r.ID, creating the resource
 // when it does not exist (update as create). ifMatch, when not zero, is the
@@ -71,18 +85,26 @@ func (s *Store) Delete(ctx context.Context, typ, id string, ifMatch int64) (*fhi
 	return v, err
 }
 
-// createTx writes version 1 in one round trip: the routing row first, whose
-// conflict (the id is taken) fails the create; the caller then rolls back
-// what the rest of the batch wrote.
+// createTx writes version 1 in one round trip. Its first statement claims
+// the id (the claim row, or for a Patient or shared resource the current
+// row itself); a claim that inserts nothing means the id is taken, and the
+// caller rolls back what the rest of the batch wrote.
 func createTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource) (*fhir.Version, error) {
-	shard := ShardKey(r)
+	p := place(r)
+	t := tablesFor(r.Type)
 	v, err := newVersion(r, 1, false)
 	if err != nil {
 		return nil, err
 	}
 	b := &pgx.Batch{}
-	b.Queue(insertID, r.ID, r.Type, shard)
-	queueVersion(b, shard, v, insertCurrent, "", extract.Extract(r))
+	current := fmt.Sprintf(insertCurrent, t.resources)
+	if claims(r.Type) {
+		b.Queue(claimID, fhir.RouteOf(r.ID), r.Type, r.ID, p.home)
+	} else {
+		current += ` ON CONFLICT DO NOTHING`
+	}
+	queueVersion(b, t, p.home, v, current, -1, extract.Extract(r))
+	queueMembers(b, r.Type, r.ID, p.home, nil, p.others)
 	br := tx.SendBatch(ctx, b)
 	tag, err := br.Exec()
 	if err == nil && tag.RowsAffected() == 0 {
@@ -97,9 +119,28 @@ func createTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource) (*fhir.Version, 
 	return v, nil
 }
 
+// current is the locked current row of a resource being replaced.
+type current struct {
+	home     int32
+	version  int64
+	deleted  bool
+	patients []string // referenced through compartment parameters
+}
+
+// lockCurrent finds and locks the current row of typ/id.
+func lockCurrent(ctx context.Context, tx pgx.Tx, typ, id string) (current, error) {
+	t := tablesFor(typ)
+	sql := fmt.Sprintf(currentVersion, t.idx["reference"], t.resources)
+	var c current
+	err := atHome(ctx, tx, typ, id, func(route int32) error {
+		c.home = route
+		return tx.QueryRow(ctx, sql, route, typ, id, spec.PatientCompartment(typ)).Scan(&c.version, &c.deleted, &c.patients)
+	})
+	return c, err
+}
+
 func updateTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource, ifMatch int64) (*fhir.Version, bool, error) {
-	var oldShard string
-	err := tx.QueryRow(ctx, lockID, r.ID, r.Type).Scan(&oldShard)
+	c, err := lockCurrent(ctx, tx, r.Type, r.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if ifMatch != 0 {
 			return nil, false, fhir.Errorf(fhir.ErrPreconditionFailed, "conflict", fmt.Sprintf("If-Match given but %s/%s does not exist", r.Type, r.ID))
@@ -110,85 +151,107 @@ func updateTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource, ifMatch int64) (
 	if err != nil {
 		return nil, false, err
 	}
-	var cur int64
-	var deleted bool
-	if err := tx.QueryRow(ctx, currentVersion, oldShard, r.Type, r.ID).Scan(&cur, &deleted); err != nil {
-		return nil, false, err
+	if ifMatch != 0 && ifMatch != c.version {
+		return nil, false, stale(r.Type, r.ID, ifMatch, c.version)
 	}
-	if ifMatch != 0 && ifMatch != cur {
-		return nil, false, stale(r.Type, r.ID, ifMatch, cur)
-	}
-	v, err := newVersion(r, cur+1, false)
+	v, err := newVersion(r, c.version+1, false)
 	if err != nil {
 		return nil, false, err
 	}
-	shard := ShardKey(r)
-	if shard != oldShard {
-		if err := moveShard(ctx, tx, r.Type, r.ID, oldShard, shard); err != nil {
-			return nil, false, err
-		}
+	p := place(r)
+	t := tablesFor(r.Type)
+	b := &pgx.Batch{}
+	if p.home != c.home {
+		queueMove(b, t, r.Type, r.ID, c.home, p.home)
 	}
-	return v, deleted, writeVersion(ctx, tx, shard, v, updateCurrent, oldShard, extract.Extract(r))
+	queueVersion(b, t, p.home, v, fmt.Sprintf(updateCurrent, t.resources), c.home, extract.Extract(r))
+	queueMembers(b, r.Type, r.ID, p.home, c.others(), p.others)
+	return v, c.deleted, tx.SendBatch(ctx, b).Close()
 }
 
 func deleteTx(ctx context.Context, tx pgx.Tx, typ, id string, ifMatch int64) (*fhir.Version, error) {
-	var shard string
-	if err := tx.QueryRow(ctx, lockID, id, typ).Scan(&shard); err != nil {
+	c, err := lockCurrent(ctx, tx, typ, id)
+	if err != nil {
 		return nil, err
 	}
-	var cur int64
-	var deleted bool
-	if err := tx.QueryRow(ctx, currentVersion, shard, typ, id).Scan(&cur, &deleted); err != nil {
-		return nil, err
+	if ifMatch != 0 && ifMatch != c.version {
+		return nil, stale(typ, id, ifMatch, c.version)
 	}
-	if ifMatch != 0 && ifMatch != cur {
-		return nil, stale(typ, id, ifMatch, cur)
+	if c.deleted {
+		return readVersion(ctx, tx, c.home, typ, id, c.version)
 	}
-	if deleted {
-		return readVersion(ctx, tx, shard, typ, id, cur)
-	}
-	v := &fhir.Version{Type: typ, ID: id, VersionID: cur + 1, LastUpdated: now(), Deleted: true}
-	return v, writeVersion(ctx, tx, shard, v, updateCurrent, shard, nil)
-}
-
-// writeVersion writes v as the current row (with current, an INSERT or an
-// UPDATE statement), appends it to the history and replaces the resource's
-// index rows (those under oldShard, when not empty, by x), in one round trip.
-func writeVersion(ctx context.Context, tx pgx.Tx, shard string, v *fhir.Version, current, oldShard string, x *extract.Index) error {
+	v := &fhir.Version{Type: typ, ID: id, VersionID: c.version + 1, LastUpdated: now(), Deleted: true}
+	t := tablesFor(typ)
 	b := &pgx.Batch{}
-	queueVersion(b, shard, v, current, oldShard, x)
-	return tx.SendBatch(ctx, b).Close()
+	queueVersion(b, t, c.home, v, fmt.Sprintf(updateCurrent, t.resources), c.home, nil)
+	queueMembers(b, typ, id, c.home, c.others(), nil)
+	return v, tx.SendBatch(ctx, b).Close()
 }
 
-// queueVersion queues what writeVersion writes.
-func queueVersion(b *pgx.Batch, shard string, v *fhir.Version, current, oldShard string, x *extract.Index) {
+// others are the memberships the current version has on other routes.
+func (c current) others() []member {
+	var out []member
+	for _, p := range c.patients {
+		if rt := fhir.RouteOf(p); rt != c.home {
+			out = append(out, member{route: rt, patient: p})
+		}
+	}
+	return out
+}
+
+// queueVersion queues v as the current row (with current, an INSERT or an
+// UPDATE statement) and as a history row at route, and replaces the
+// resource's index rows (those at oldRoute, when not -1, by x).
+func queueVersion(b *pgx.Batch, t *tableSet, route int32, v *fhir.Version, current string, oldRoute int32, x *extract.Index) {
 	var content any // a SQL NULL for deletions
 	if !v.Deleted {
 		content = string(v.Content)
 	}
-	b.Queue(current, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
-	b.Queue(insertHistory, shard, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
-	if oldShard != "" {
-		queueDeleteIndex(b, oldShard, v.Type, v.ID)
+	b.Queue(current, route, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
+	b.Queue(fmt.Sprintf(insertHistory, t.history), route, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
+	if oldRoute != -1 {
+		queueDeleteIndex(b, t, oldRoute, v.Type, v.ID)
 	}
 	if x != nil {
-		queueIndex(b, shard, v.Type, v.ID, x)
+		queueIndex(b, t, route, v.Type, v.ID, x)
 	}
 }
 
-// moveShard re-homes a resource whose patient changed: its routing row,
-// current row and history follow it to the new shard key, so that the
-// patient's compartment stays on one shard.
-func moveShard(ctx context.Context, tx pgx.Tx, typ, id, from, to string) error {
-	b := &pgx.Batch{}
-	b.Queue(`UPDATE resource_ids SET shard_key = $3 WHERE id = $1 AND type = $2`, id, typ, to)
-	b.Queue(`INSERT INTO resources (shard_key, type, id, version_id, last_updated, deleted, content)
-SELECT $4, type, id, version_id, last_updated, deleted, content FROM resources WHERE shard_key = $1 AND type = $2 AND id = $3`, from, typ, id, to)
-	b.Queue(`DELETE FROM resources WHERE shard_key = $1 AND type = $2 AND id = $3`, from, typ, id)
-	b.Queue(`INSERT INTO resource_history (shard_key, type, id, version_id, last_updated, deleted, content)
-SELECT $4, type, id, version_id, last_updated, deleted, content FROM resource_history WHERE shard_key = $1 AND type = $2 AND id = $3`, from, typ, id, to)
-	b.Queue(`DELETE FROM resource_history WHERE shard_key = $1 AND type = $2 AND id = $3`, from, typ, id)
-	return tx.SendBatch(ctx, b).Close()
+// queueMembers replaces the memberships old of typ/id in other patients'
+// compartments by now: rows on those patients' routes, which Citus writes
+// in a distributed transaction (the one case a write spans shard groups).
+func queueMembers(b *pgx.Batch, typ, id string, home int32, old, now []member) {
+	for _, m := range old {
+		if !hasMember(now, m) {
+			b.Queue(deleteMember, m.route, m.patient, typ, id)
+		}
+	}
+	for _, m := range now {
+		b.Queue(insertMember, m.route, m.patient, typ, id, home)
+	}
+}
+
+func hasMember(list []member, m member) bool {
+	for _, x := range list {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// queueMove re-homes a resource whose patient changed: its current row and
+// history follow it to the new route (the caller rewrites its index rows),
+// and its claim forwards there, so that a compartment stays on one route.
+func queueMove(b *pgx.Batch, t *tableSet, typ, id string, from, to int32) {
+	if claims(typ) {
+		b.Queue(`UPDATE resource_ids SET home = $4 WHERE route = $1 AND type = $2 AND id = $3`, fhir.RouteOf(id), typ, id, to)
+	}
+	for _, table := range []string{t.resources, t.history} {
+		b.Queue(`INSERT INTO `+table+` (route, type, id, version_id, last_updated, deleted, content)
+SELECT $4, type, id, version_id, last_updated, deleted, content FROM `+table+` WHERE route = $1 AND type = $2 AND id = $3`, from, typ, id, to)
+		b.Queue(`DELETE FROM `+table+` WHERE route = $1 AND type = $2 AND id = $3`, from, typ, id)
+	}
 }
 
 func stale(typ, id string, want, cur int64) error {
@@ -220,77 +283,3 @@ func newVersion(r *fhir.Resource, version int64, deleted bool) (*fhir.Version, e
 
 // now is the version timestamp, truncated to what PostgreSQL stores.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-const routeForUpdate = `SELECT id, type FROM resource_ids
-WHERE (id, type) IN (SELECT * FROM unnest($1::text[], $2::text[])) FOR UPDATE`
-
-// Load stores many resources in one transaction, the bulk path of NDJSON
-// loading: each resource with an id is created under it or, when it exists,
-// updated; one without an id is created under a new id. New resources, the
-// usual case, are written in a single round trip together.
-func (s *Store) Load(ctx context.Context, rs []*fhir.Resource) ([]*fhir.Version, error) {
-	out := make([]*fhir.Version, len(rs))
-	err := s.inTx(ctx, "load", func(tx pgx.Tx) error {
-		ids, types := make([]string, 0, len(rs)), make([]string, 0, len(rs))
-		for _, r := range rs {
-			if r.ID == "" {
-				r.ID = uuid.NewString()
-			} else {
-				ids, types = append(ids, r.ID), append(types, r.Type)
-			}
-		}
-		existing := map[string]bool{}
-		if len(ids) > 0 {
-			rows, err := tx.Query(ctx, routeForUpdate, ids, types)
-			if err != nil {
-				return err
-			}
-			if err := forEach(rows, func(row pgx.Rows) error {
-				var id, typ string
-				if err := row.Scan(&id, &typ); err != nil {
-					return err
-				}
-				existing[typ+"/"+id] = true
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		b := &pgx.Batch{}
-		seen := map[string]bool{}
-		for i, r := range rs {
-			ref := r.Type + "/" + r.ID
-			if existing[ref] || seen[ref] {
-				// An update, or the same resource twice in one load: the plain
-				// path, after what is queued.
-				if b.Len() > 0 {
-					if err := tx.SendBatch(ctx, b).Close(); err != nil {
-						return err
-					}
-					b = &pgx.Batch{}
-				}
-				v, _, err := updateTx(ctx, tx, r, 0)
-				if err != nil {
-					return err
-				}
-				out[i] = v
-				continue
-			}
-			seen[ref] = true
-			v, err := newVersion(r, 1, false)
-			if err != nil {
-				return err
-			}
-			shard := ShardKey(r)
-			// Without ON CONFLICT: a concurrent creator of the same id fails the load.
-			b.Queue(`INSERT INTO resource_ids (id, type, shard_key) VALUES ($1, $2, $3)`, r.ID, r.Type, shard)
-			queueVersion(b, shard, v, insertCurrent, "", extract.Extract(r))
-			out[i] = v
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
-	return out, err
-}

@@ -14,6 +14,9 @@ import (
 // fhir.ErrGone for a deleted resource.
 type Repository interface {
 	Create(ctx context.Context, r *fhir.Resource) (*fhir.Version, error)
+	// NewID returns a new id for r, a resource whose references are
+	// resolved, chosen so that its rows live with its patient's.
+	NewID(r *fhir.Resource) string
 	Read(ctx context.Context, typ, id string) (*fhir.Version, error)
 	VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Version, error)
 	Update(ctx context.Context, r *fhir.Resource, ifMatch int64) (v *fhir.Version, created bool, err error)

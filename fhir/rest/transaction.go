@@ -48,6 +48,8 @@ type entry struct {
 	id       string      // the id assigned to a POST in advance
 	// existing is set when a POST's ifNoneExist matched: nothing is created.
 	existing string
+	// rewritten and identifying mark the resolver's progress on the entry.
+	rewritten, identifying bool
 }
 
 // methodOrder is the order in which R4 processes a transaction's entries
@@ -190,17 +192,24 @@ func (h *Handler) newResolver(repo Repository, entries []*entry) *resolver {
 	return r
 }
 
-// resolve prepares e before it runs: a POST gets its id (or, when its
-// ifNoneExist matches, the id of the match), and every reference in e's
-// resource to another entry's fullUrl or to a search (Type?criteria) becomes
-// Type/id.
+// resolve prepares e before it runs: every reference in e's resource to
+// another entry's fullUrl or to a search (Type?criteria) becomes Type/id,
+// and a POST gets its id (or, when its ifNoneExist matches, the id of the
+// match).
 func (r *resolver) resolve(ctx context.Context, e *entry) error {
-	if err := r.identify(ctx, e); err != nil {
+	if err := r.rewrite(ctx, e); err != nil {
 		return err
 	}
-	if e.resource == nil {
+	return r.identify(ctx, e)
+}
+
+// rewrite replaces e's references, giving the POST entries they name their
+// ids first.
+func (r *resolver) rewrite(ctx context.Context, e *entry) error {
+	if e.resource == nil || e.rewritten {
 		return nil
 	}
+	e.rewritten = true
 	var err error
 	walkReferences(e.resource, func(ref string) string {
 		if err != nil {
@@ -241,9 +250,21 @@ func (r *resolver) resolve(ctx context.Context, e *entry) error {
 }
 
 // identify gives a POST entry its id, or the id its ifNoneExist matches.
+// Its own references are rewritten first, so that the repository can give
+// it an id on its patient's route; in a cycle of references between entries
+// the entry reached again gets its id before its references are known.
 func (r *resolver) identify(ctx context.Context, e *entry) error {
 	if e.method != "POST" || e.id != "" || e.existing != "" {
 		return nil
+	}
+	if !e.identifying {
+		e.identifying = true
+		if err := r.rewrite(ctx, e); err != nil {
+			return err
+		}
+		if e.id != "" || e.existing != "" {
+			return nil // identified inside the cycle
+		}
 	}
 	typ, _ := e.resource["resourceType"].(string)
 	if cond := e.header.Get("If-None-Exist"); cond != "" {
@@ -262,7 +283,7 @@ func (r *resolver) identify(ctx context.Context, e *entry) error {
 		}
 	}
 	if e.existing == "" {
-		e.id = uuid.NewString()
+		e.id = r.repo.NewID(&fhir.Resource{Type: typ, Content: e.resource})
 	}
 	if e.fullURL != "" {
 		delete(r.posts, e.fullURL)
