@@ -60,11 +60,6 @@ func (v *runner) probes() []probe {
 		}
 		node := nodes[0]
 		need := slices.Clone(nodes)
-		for _, n := range pl.idNodes[id] {
-			if !slices.Contains(need, n) {
-				need = append(need, n)
-			}
-		}
 		if cur, ok := best[node]; !ok || len(need) < len(cur.nodes) {
 			best[node] = probe{ref: "Patient/" + id, nodes: need}
 		}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hce-fhir/hce/fhir"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -16,25 +17,22 @@ type placement struct {
 	// nodes[id] are the nodes (HOST:PORT) holding the shard of patient id:
 	// one, unless shards are replicated.
 	nodes map[string][]string
-	// idNodes[id] are the nodes holding the id-lookup row (resource_ids) of
-	// patient id; a read by id needs it as well as the patient's shard. Nil
-	// when the lookup table is not distributed.
-	idNodes map[string][]string
-	// rows[id] is how many live rows of the test set the patient's shard key
-	// has in resources: the patient and its observations.
+	// rows[id] is how many live rows the patient's route has in resources:
+	// the patient and its observations (and those of any other patient on
+	// the same route).
 	rows map[string]int
 }
 
 const (
-	// testSetRows counts the live resources of the test set per shard key. A
-	// Patient's shard key is its id, an Observation's its patient's id.
-	testSetRows = `SELECT shard_key, count(*)::int FROM resources
-WHERE shard_key = ANY($1) AND NOT deleted GROUP BY shard_key`
+	// testSetRows counts the live resources per route: a patient's
+	// compartment is on its route (fhir.RouteOf of its id).
+	testSetRows = `SELECT route, count(*)::int FROM resources
+WHERE route = ANY($1) AND NOT deleted GROUP BY route`
 
-	// shardNodes maps distribution values of a table to the primary nodes
-	// holding their shard, from the coordinator's catalog alone.
+	// shardNodes maps routes to the primary nodes holding their shard, from
+	// the coordinator's catalog alone.
 	shardNodes = `SELECT k.key, n.nodename, n.nodeport
-FROM unnest($1::text[]) AS k(key)
+FROM unnest($1::int[]) AS k(key)
 JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column($2::text::regclass, k.key)
 JOIN pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
 ORDER BY 1, 2, 3`
@@ -43,47 +41,57 @@ ORDER BY 1, 2, 3`
 // locate finds where the patients (by id) and their resources live.
 func locate(ctx context.Context, db *pgxpool.Pool, patients []string) (*placement, error) {
 	pl := &placement{rows: map[string]int{}}
-	rows, err := db.Query(ctx, testSetRows, patients)
+	byRoute := map[int32][]string{}
+	routes := make([]int32, 0, len(patients))
+	for _, id := range patients {
+		r := fhir.RouteOf(id)
+		if byRoute[r] == nil {
+			routes = append(routes, r)
+		}
+		byRoute[r] = append(byRoute[r], id)
+	}
+	rows, err := db.Query(ctx, testSetRows, routes)
 	if err != nil {
-		return nil, fmt.Errorf("count the test set by shard key: %w", err)
+		return nil, fmt.Errorf("count the test set by route: %w", err)
 	}
 	for rows.Next() {
-		var key string
+		var route int32
 		var n int
-		if err := rows.Scan(&key, &n); err != nil {
+		if err := rows.Scan(&route, &n); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		pl.rows[key] = n
+		for _, id := range byRoute[route] {
+			pl.rows[id] = n
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count the test set by shard key: %w", err)
+		return nil, fmt.Errorf("count the test set by route: %w", err)
 	}
-	if pl.nodes, err = nodesOf(ctx, db, "resources", patients); err != nil {
+	if pl.nodes, err = nodesOf(ctx, db, "resources", routes, byRoute); err != nil {
 		return nil, err
-	}
-	// resource_ids is an HCE detail: a server without it is read differently.
-	if ids, err := nodesOf(ctx, db, "resource_ids", patients); err == nil {
-		pl.idNodes = ids
 	}
 	return pl, nil
 }
 
-func nodesOf(ctx context.Context, db *pgxpool.Pool, table string, keys []string) (map[string][]string, error) {
-	rows, err := db.Query(ctx, shardNodes, keys, table)
+func nodesOf(ctx context.Context, db *pgxpool.Pool, table string, routes []int32, byRoute map[int32][]string) (map[string][]string, error) {
+	rows, err := db.Query(ctx, shardNodes, routes, table)
 	if err != nil {
 		return nil, fmt.Errorf("shard placement of %s: %w", table, err)
 	}
 	defer rows.Close()
 	out := map[string][]string{}
 	for rows.Next() {
-		var key, host string
+		var route int32
+		var host string
 		var port int
-		if err := rows.Scan(&key, &host, &port); err != nil {
+		if err := rows.Scan(&route, &host, &port); err != nil {
 			return nil, err
 		}
-		out[key] = append(out[key], net.JoinHostPort(host, strconv.Itoa(port)))
+		for _, id := range byRoute[route] {
+			out[id] = append(out[id], net.JoinHostPort(host, strconv.Itoa(port)))
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("shard placement of %s: %w", table, err)

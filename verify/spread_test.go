@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/store"
 )
@@ -36,17 +37,18 @@ func TestLocateCitus(t *testing.T) {
 		keys = append(keys, fmt.Sprintf("locate-%s-%d", run, i))
 	}
 	t.Cleanup(func() {
-		pool.Exec(context.Background(), `DELETE FROM resources WHERE shard_key = ANY($1)`, keys)
+		pool.Exec(context.Background(), `DELETE FROM resources WHERE id LIKE $1`, "locate-"+run+"-%")
 	})
 	// Each patient with i%3 observations, the last one deleted.
 	wantRows := map[string]int{}
 	for i, k := range keys {
-		rows := [][]any{{k, "Patient", k, false}}
+		route := fhir.RouteOf(k)
+		rows := [][]any{{route, "Patient", k, false}}
 		for j := range i % 3 {
-			rows = append(rows, []any{k, "Observation", fmt.Sprintf("%s-o%d", k, j), j == 1})
+			rows = append(rows, []any{route, "Observation", fmt.Sprintf("%s-o%d", k, j), j == 1})
 		}
 		for _, r := range rows {
-			if _, err := pool.Exec(ctx, `INSERT INTO resources (shard_key, type, id, version_id, last_updated, deleted, content)
+			if _, err := pool.Exec(ctx, `INSERT INTO resources (route, type, id, version_id, last_updated, deleted, content)
 VALUES ($1, $2, $3, 1, now(), $4, '{}')`, r...); err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +65,7 @@ VALUES ($1, $2, $3, 1, now(), $4, '{}')`, r...); err != nil {
 
 	// The truth, shard by shard.
 	rows, err := pool.Query(ctx, `SELECT s.nodename, s.nodeport, c.result
-FROM run_command_on_shards('resources', format('SELECT coalesce(string_agg(DISTINCT shard_key, %L), %L) FROM %%s WHERE shard_key = ANY(%L::text[])', ',', '', $1::text[])) c
+FROM run_command_on_shards('resources', format('SELECT coalesce(string_agg(DISTINCT id, %L), %L) FROM %%s WHERE type = %L AND id = ANY(%L::text[])', ',', '', 'Patient', $1::text[])) c
 JOIN citus_shards s ON s.shardid = c.shardid AND s.table_name = 'resources'::regclass`, keys)
 	if err != nil {
 		t.Fatal(err)

@@ -260,7 +260,9 @@ func checkReferences(t *testing.T, types, ids []string) {
 	t.Helper()
 	ctx := context.Background()
 	pool := testdb.Pool(t, store.MigrateUp)
-	rows, err := pool.Query(ctx, `SELECT type || '/' || id FROM resources WHERE NOT deleted`)
+	// Compartment resources and shared ones live in two tables.
+	const all = `(SELECT type, id, deleted, content FROM resources UNION ALL SELECT type, id, deleted, content FROM shared_resources) r`
+	rows, err := pool.Query(ctx, `SELECT type || '/' || id FROM `+all+` WHERE NOT deleted`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +275,7 @@ func checkReferences(t *testing.T, types, ids []string) {
 		known[ref] = true
 	}
 	rows.Close()
-	rows, err = pool.Query(ctx, `SELECT type, id, content::text FROM resources
+	rows, err = pool.Query(ctx, `SELECT type, id, content::text FROM `+all+`
 WHERE NOT deleted AND (type, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, types, ids)
 	if err != nil {
 		t.Fatal(err)
