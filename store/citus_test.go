@@ -123,10 +123,19 @@ func (l *remoteLog) take() (nodes []string, twoPhase bool, commands []string) {
 			nodes = append(nodes, c.node)
 		}
 		twoPhase = twoPhase || strings.Contains(c.sql, "PREPARE TRANSACTION")
-		commands = append(commands, c.node+": "+c.sql)
+		if len(commands) < 4 {
+			commands = append(commands, c.node+": "+trim(c.sql, 240))
+		}
 	}
 	l.commands = nil
 	return nodes, twoPhase, commands
+}
+
+func trim(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 func mustParse(t *testing.T, doc string) *fhir.Resource {
@@ -145,7 +154,8 @@ func TestCitusOneNode(t *testing.T) {
 	l := newRemoteLog(t)
 	ctx := context.Background()
 	var patient, obs string
-	org := mustParse(t, `{"resourceType":"Organization","identifier":[{"system":"urn:one-node","value":"o1"}],"name":"One Node"}`)
+	run := fhir.RandomID()
+	org := mustParse(t, `{"resourceType":"Organization","identifier":[{"system":"urn:one-node","value":"`+run+`"}],"name":"One Node"}`)
 	if _, err := l.Create(ctx, org); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +165,10 @@ func TestCitusOneNode(t *testing.T) {
 		run  func() error
 		// write: the step commits a write, which must not be two-phase.
 		write bool
+		// nodes is how many nodes the step reaches: 1 for a patient's
+		// resources, 0 for shared ones (the coordinator's replica), all
+		// for a search across patients (which shows the log works).
+		nodes int
 	}{
 		{"create Patient", func() error {
 			v, err := l.Create(ctx, mustParse(t, `{"resourceType":"Patient","active":true}`))
@@ -162,7 +176,7 @@ func TestCitusOneNode(t *testing.T) {
 				patient = v.ID
 			}
 			return err
-		}, true},
+		}, true, 1},
 		{"create Observation", func() error {
 			v, err := l.Create(ctx, mustParse(t, `{"resourceType":"Observation","status":"final","code":{"text":"x"},
 				"subject":{"reference":"Patient/`+patient+`"},"performer":[{"reference":"Organization/`+org.ID+`"}]}`))
@@ -170,18 +184,18 @@ func TestCitusOneNode(t *testing.T) {
 				obs = v.ID
 			}
 			return err
-		}, true},
-		{"read", func() error { _, err := l.Read(ctx, "Observation", obs); return err }, false},
-		{"vread", func() error { _, err := l.VRead(ctx, "Observation", obs, 1); return err }, false},
+		}, true, 1},
+		{"read", func() error { _, err := l.Read(ctx, "Observation", obs); return err }, false, 1},
+		{"vread", func() error { _, err := l.VRead(ctx, "Observation", obs, 1); return err }, false, 1},
 		{"instance history", func() error {
 			_, _, err := l.History(ctx, fhir.HistoryQuery{Type: "Observation", ID: obs, Count: 10})
 			return err
-		}, false},
+		}, false, 1},
 		{"update", func() error {
 			_, _, err := l.Update(ctx, mustParse(t, `{"resourceType":"Observation","id":"`+obs+`","status":"amended","code":{"text":"x"},
 				"subject":{"reference":"Patient/`+patient+`"}}`), 0)
 			return err
-		}, true},
+		}, true, 1},
 		{"transaction of one patient", func() error {
 			return l.Transaction(ctx, func(tx *Store) error {
 				enc := mustParse(t, `{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/`+patient+`"}}`)
@@ -196,24 +210,28 @@ func TestCitusOneNode(t *testing.T) {
 				_, _, err := tx.Update(ctx, mustParse(t, `{"resourceType":"Patient","id":"`+patient+`","active":false}`), 0)
 				return err
 			})
-		}, true},
+		}, true, 1},
 		{"compartment search", func() error {
 			_, err := l.Search(ctx, parseQuery(t, "Observation", "code=x"), Scope{Patient: patient})
 			return err
-		}, false},
+		}, false, 1},
+		{"search across patients", func() error {
+			_, err := l.Search(ctx, parseQuery(t, "Observation", "code=x"), Scope{})
+			return err
+		}, false, 2},
 		{"patient search with _include", func() error {
 			_, err := l.Search(ctx, parseQuery(t, "Observation", "patient="+patient+"&_include=Observation:patient&_include=Observation:performer"), Scope{})
 			return err
-		}, false},
-		{"$everything", func() error { _, _, err := l.Everything(ctx, patient, time.Time{}, nil, 50, ""); return err }, false},
+		}, false, 1},
+		{"$everything", func() error { _, _, err := l.Everything(ctx, patient, time.Time{}, nil, 50, ""); return err }, false, 1},
 		{"conditional create on Organization (match)", func() error {
-			ids, err := l.Match(ctx, "Organization", url.Values{"identifier": {"urn:one-node|o1"}}, 2)
+			ids, err := l.Match(ctx, "Organization", url.Values{"identifier": {"urn:one-node|" + run}}, 2)
 			if err == nil && len(ids) != 1 {
 				err = fmt.Errorf("matched %v", ids)
 			}
 			return err
-		}, false},
-		{"delete", func() error { _, err := l.Delete(ctx, "Observation", obs, 0); return err }, true},
+		}, false, 0},
+		{"delete", func() error { _, err := l.Delete(ctx, "Observation", obs, 0); return err }, true, 1},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -221,8 +239,8 @@ func TestCitusOneNode(t *testing.T) {
 				t.Fatal(err)
 			}
 			nodes, twoPhase, commands := l.take()
-			if len(nodes) > 1 {
-				t.Errorf("reached %d nodes %v:\n%s", len(nodes), nodes, strings.Join(commands, "\n"))
+			if len(nodes) != st.nodes {
+				t.Errorf("reached %d nodes %v, want %d:\n%s", len(nodes), nodes, st.nodes, strings.Join(commands, "\n"))
 			}
 			if st.write && twoPhase {
 				t.Errorf("two-phase commit:\n%s", strings.Join(commands, "\n"))

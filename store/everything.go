@@ -18,7 +18,8 @@ import (
 // "c:Type/id" in the compartment part and "s:Type/id" in the shared part.
 func (s *Store) Everything(ctx context.Context, patient string, since time.Time, types []string, count int, after string) ([]*fhir.Version, string, error) {
 	what := "everything Patient/" + patient
-	if _, err := s.Read(ctx, "Patient", patient); err != nil {
+	self, err := s.Read(ctx, "Patient", patient)
+	if err != nil {
 		return nil, "", err
 	}
 	routes, err := s.patientRoutes(ctx, patient)
@@ -38,6 +39,7 @@ func (s *Store) Everything(ctx context.Context, patient string, since time.Time,
 		if err != nil {
 			return nil, "", translate(what, err)
 		}
+		got = withPatient(got, self, after, since, types, count+1)
 		if len(got) > count {
 			last := got[count-1]
 			return got[:count], "c:" + last.Type + "/" + last.ID, nil
@@ -124,14 +126,40 @@ var compartmentPairs = func() []string {
 	return ps
 }()
 
-// inCompartment restricts alias r, of any compartment type, to patient's
-// compartment: routes can hold several patients.
+// inCompartment restricts alias r, of any compartment type, to the
+// resources that reference patient through a compartment parameter: a route
+// can hold several patients. The patient itself is not among them; see
+// withPatient. (An OR with the patient's own row would keep Citus from
+// routing the statement.)
 func (b *sqlBuilder) inCompartment(r, patient string) string {
-	p := b.arg(patient)
 	i := b.alias("c")
-	return or(and(r+".type = 'Patient'", r+".id = "+p),
-		`EXISTS (SELECT 1 FROM idx_reference `+i+` WHERE `+sameResource(i, r)+` AND `+i+`.target_type = 'Patient' AND `+i+
-			`.target_id = `+p+` AND `+i+`.type || '.' || `+i+`.param = ANY(`+b.arg(compartmentPairs)+`))`)
+	return `EXISTS (SELECT 1 FROM idx_reference ` + i + ` WHERE ` + sameResource(i, r) + ` AND ` + i + `.target_type = 'Patient' AND ` + i +
+		`.target_id = ` + b.arg(patient) + ` AND ` + i + `.type || '.' || ` + i + `.param = ANY(` + b.arg(compartmentPairs) + `))`
+}
+
+// withPatient merges the patient itself into a page of its compartment in
+// (type, id) order, when the cursor and filters let it in, keeping at most
+// limit resources.
+func withPatient(page []*fhir.Version, self *fhir.Version, after string, since time.Time, types []string, limit int) []*fhir.Version {
+	_, key, _ := strings.Cut(after, ":")
+	afterType, afterID, _ := strings.Cut(key, "/")
+	if afterType > "Patient" || afterType == "Patient" && afterID >= self.ID || !since.IsZero() && self.LastUpdated.Before(since) ||
+		len(types) > 0 && !contains(types, "Patient") {
+		return page
+	}
+	less := func(v *fhir.Version) bool { return v.Type > "Patient" || v.Type == "Patient" && v.ID > self.ID }
+	i := 0
+	for i < len(page) && !less(page[i]) {
+		i++
+	}
+	if i == len(page) && len(page) >= limit {
+		return page // beyond this page
+	}
+	page = append(page[:i], append([]*fhir.Version{self}, page[i:]...)...)
+	if len(page) > limit {
+		page = page[:limit]
+	}
+	return page
 }
 
 // everythingFilter applies $everything's _since and _type to alias r.

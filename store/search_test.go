@@ -149,7 +149,7 @@ func TestRoutedPatient(t *testing.T) {
 		{"Observation", "patient=p1,p2", ""},
 		{"Observation", "subject:missing=true", ""},
 		{"Encounter", "patient=p1", "p1"},
-		{"Coverage", "patient=p1", "p1"}, // beneficiary, a compartment parameter
+		{"Coverage", "patient=p1", "p1"},        // beneficiary, a compartment parameter
 		{"Observation", "focus=Patient/p1", ""}, // not a compartment parameter
 		{"Patient", "_id=p1", ""},
 		{"Practitioner", "name=x", ""},

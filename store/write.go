@@ -19,12 +19,13 @@ import (
 const (
 	claimID = `INSERT INTO resource_ids (route, type, id, home) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
 
-	// currentVersion locks the current row and reads the patients its
-	// compartment references named, to know the memberships it replaces.
-	currentVersion = `SELECT r.version_id, r.deleted,
-  ARRAY(SELECT DISTINCT x.target_id FROM %s x WHERE x.route = r.route AND x.type = r.type AND x.id = r.id
-        AND x.target_type = 'Patient' AND x.param = ANY($4))
-FROM %s r WHERE r.route = $1 AND r.type = $2 AND r.id = $3 FOR UPDATE OF r`
+	// currentVersion locks the current row; compartmentRefs reads the
+	// patients its compartment references name, to know the memberships a
+	// new version replaces.
+	currentVersion = `SELECT version_id, deleted FROM %s WHERE route = $1 AND type = $2 AND id = $3 FOR UPDATE`
+
+	compartmentRefs = `SELECT DISTINCT target_id FROM %s
+WHERE route = $1 AND type = $2 AND id = $3 AND target_type = 'Patient' AND param = ANY($4)`
 
 	insertCurrent = `INSERT INTO %s (route, type, id, version_id, last_updated, deleted, content)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`
@@ -127,14 +128,27 @@ type current struct {
 	patients []string // referenced through compartment parameters
 }
 
-// lockCurrent finds and locks the current row of typ/id.
+// lockCurrent finds and locks the current row of typ/id, and reads its
+// compartment references in the same round trip.
 func lockCurrent(ctx context.Context, tx pgx.Tx, typ, id string) (current, error) {
 	t := tablesFor(typ)
-	sql := fmt.Sprintf(currentVersion, t.idx["reference"], t.resources)
 	var c current
 	err := atHome(ctx, tx, typ, id, func(route int32) error {
 		c.home = route
-		return tx.QueryRow(ctx, sql, route, typ, id, spec.PatientCompartment(typ)).Scan(&c.version, &c.deleted, &c.patients)
+		b := &pgx.Batch{}
+		b.Queue(fmt.Sprintf(currentVersion, t.resources), route, typ, id)
+		b.Queue(fmt.Sprintf(compartmentRefs, t.idx["reference"]), route, typ, id, spec.PatientCompartment(typ))
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		if err := br.QueryRow().Scan(&c.version, &c.deleted); err != nil {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		c.patients, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
 	})
 	return c, err
 }
