@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/jackc/pgx/v5"
@@ -21,13 +22,20 @@ type ClusterInfo struct {
 	LocalTables       []Table `json:"localTables"`
 }
 
-// Node is a Citus worker.
+// Node is a Citus worker. Shards come from the coordinator's catalog;
+// Bytes and Resources from the worker itself, so they are zero, and Error
+// says why, when the worker does not answer.
 type Node struct {
-	Host   string `json:"host"`
-	Port   int    `json:"port"`
-	Active bool   `json:"active"`
-	Shards int    `json:"shards"`
-	Bytes  int64  `json:"bytes"`
+	Host      string `json:"host"`
+	Port      int    `json:"port"`
+	Active    bool   `json:"active"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+	Shards    int    `json:"shards"`
+	Bytes     int64  `json:"bytes"`
+	// Resources is the number of current rows (deleted ones included) in
+	// the node's shards of resources, the planner's estimate.
+	Resources int64 `json:"resources"`
 }
 
 // Table is a table with its size in bytes (all shards together on Citus).
@@ -44,13 +52,31 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relname <> 'goose_db_version'
 ORDER BY c.relname`
 
-	citusTables = `SELECT table_name::text, citus_table_type, citus_total_relation_size(table_name) FROM citus_tables ORDER BY 1`
+	// citusTables sizes tables from the catalog of shards and the sizes
+	// each reachable worker reports (see workerSizes).
+	citusTables = `SELECT table_name::text, citus_table_type FROM citus_tables ORDER BY 1`
 
-	citusWorkers = `SELECT n.nodename, n.nodeport, n.isactive,
-  count(s.shardid)::int, coalesce(sum(s.shard_size), 0)::bigint
-FROM pg_dist_node n LEFT JOIN citus_shards s ON s.nodename = n.nodename AND s.nodeport = n.nodeport
+	// citusWorkers reads the coordinator's catalog alone: it answers while
+	// a worker is down.
+	citusWorkers = `SELECT n.nodename, n.nodeport, n.isactive, count(p.shardid)::int
+FROM pg_dist_node n LEFT JOIN pg_dist_placement p ON p.groupid = n.groupid
 WHERE n.noderole = 'primary' AND n.groupid <> 0
 GROUP BY n.nodename, n.nodeport, n.isactive ORDER BY n.nodename, n.nodeport`
+
+	// workerSizes asks every worker for the size of the shards it holds,
+	// per table, and its estimate of resources rows; a worker that does not
+	// answer comes back with success false instead of failing the query.
+	workerSizes = `SELECT nodename, nodeport, success, result FROM run_command_on_workers($$
+SELECT coalesce(json_object_agg(t, b), '{}')::text FROM (
+  SELECT s.logicalrelid::text AS t, sum(pg_total_relation_size(shard_name(s.logicalrelid, s.shardid)))::bigint AS b
+  FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+  WHERE p.groupid = (SELECT groupid FROM pg_dist_local_group)
+  GROUP BY 1
+  UNION ALL
+  SELECT '', sum(greatest(c.reltuples, 0))::bigint FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+  JOIN pg_class c ON c.oid = to_regclass(shard_name(s.logicalrelid, s.shardid))
+  WHERE p.groupid = (SELECT groupid FROM pg_dist_local_group) AND s.logicalrelid = 'resources'::regclass) x
+$$)`
 )
 
 // Cluster reports the mode, nodes and tables of the database.
@@ -92,8 +118,12 @@ func (s *Store) ClusterInfo(ctx context.Context) (*ClusterInfo, error) {
 	}
 	if info.Workers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Node, error) {
 		var n Node
-		return n, r.Scan(&n.Host, &n.Port, &n.Active, &n.Shards, &n.Bytes)
+		return n, r.Scan(&n.Host, &n.Port, &n.Active, &n.Shards)
 	}); err != nil {
+		return nil, translate("cluster", err)
+	}
+	tableBytes, err := s.workerSizes(ctx, info.Workers)
+	if err != nil {
 		return nil, translate("cluster", err)
 	}
 	rows, err = s.q().Query(ctx, citusTables)
@@ -103,9 +133,10 @@ func (s *Store) ClusterInfo(ctx context.Context) (*ClusterInfo, error) {
 	err = forEach(rows, func(r pgx.Rows) error {
 		var t Table
 		var kind string
-		if err := r.Scan(&t.Name, &kind, &t.Bytes); err != nil {
+		if err := r.Scan(&t.Name, &kind); err != nil {
 			return err
 		}
+		t.Bytes = tableBytes[t.Name]
 		if kind == "reference" {
 			info.ReferenceTables = append(info.ReferenceTables, t)
 		} else {
@@ -114,6 +145,79 @@ func (s *Store) ClusterInfo(ctx context.Context) (*ClusterInfo, error) {
 		return nil
 	})
 	return info, translate("cluster", err)
+}
+
+// workerSizes fills in each worker's bytes, resources and reachability,
+// and returns the bytes per table over the reachable workers (a reference
+// table counted once per node that holds it).
+func (s *Store) workerSizes(ctx context.Context, workers []Node) (map[string]int64, error) {
+	rows, err := s.q().Query(ctx, workerSizes)
+	if err != nil {
+		return nil, err
+	}
+	tables := map[string]int64{}
+	err = forEach(rows, func(r pgx.Rows) error {
+		var host, result string
+		var port int
+		var ok bool
+		if err := r.Scan(&host, &port, &ok, &result); err != nil {
+			return err
+		}
+		for i := range workers {
+			w := &workers[i]
+			if w.Host != host || w.Port != port {
+				continue
+			}
+			if !ok {
+				w.Error = result
+				return nil
+			}
+			var sizes map[string]int64
+			if err := json.Unmarshal([]byte(result), &sizes); err != nil {
+				w.Error = "unreadable size report: " + result
+				return nil
+			}
+			w.Reachable = true
+			w.Resources = sizes[""]
+			delete(sizes, "")
+			for t, b := range sizes {
+				w.Bytes += b
+				tables[t] += b
+			}
+		}
+		return nil
+	})
+	return tables, err
+}
+
+// Readiness is what GET /readyz reports.
+type Readiness struct {
+	// Status is "ok", or "degraded" when some Citus workers do not answer:
+	// patients on the others are served.
+	Status      string   `json:"status"`
+	Unreachable []string `json:"unreachable,omitempty"`
+}
+
+// Ready checks that the database answers and, on Citus, which workers do.
+func (s *Store) Ready(ctx context.Context) (any, error) {
+	if err := s.Ping(ctx); err != nil {
+		return nil, err
+	}
+	r := Readiness{Status: "ok"}
+	if s.CheckCitus(ctx) != nil {
+		return r, nil
+	}
+	rows, err := s.q().Query(ctx, `SELECT nodename || ':' || nodeport FROM run_command_on_workers('SELECT 1') WHERE NOT success`)
+	if err != nil {
+		return nil, translate("ready", err)
+	}
+	if r.Unreachable, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, translate("ready", err)
+	}
+	if len(r.Unreachable) > 0 {
+		r.Status = "degraded"
+	}
+	return r, nil
 }
 
 func forEach(rows pgx.Rows, fn func(pgx.Rows) error) error {
@@ -136,7 +240,9 @@ const (
 	activateNode = `SELECT citus_activate_node($1, $2)`
 	nodeActive   = `SELECT isactive FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2`
 
-	rebalanceStart  = `SELECT citus_rebalance_start()`
+	// The rebalancer moves shard groups until every node holds about the
+	// same bytes, not the same number of shards: patients differ in size.
+	rebalanceStart  = `SELECT citus_rebalance_start(rebalance_strategy := 'by_disk_size', shard_transfer_mode := 'auto')`
 	rebalanceStatus = `SELECT state::text, coalesce(details::text, '') FROM citus_rebalance_status()`
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -42,8 +43,11 @@ func translate(what string, err error) error {
 		}
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
+	// A connection that drops mid-request ends in an EOF: the database is
+	// unavailable, which is not the request's fault.
 	var netErr net.Error
-	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("store: %s: %w: %v", what, fhir.ErrUnavailable, err)
 	}
 	var connErr *pgconn.ConnectError

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +17,10 @@ import (
 
 // TestCitusWorkerFailure stops one Citus worker and checks the failure
 // behaviour: requests that need it fail fast with 503, an OperationOutcome
-// and Retry-After; requests for other shards keep working; when the worker
-// is back, requests succeed again without restarting the server. It needs a
+// and Retry-After; every interaction of a patient on the healthy worker
+// keeps working (reads, searches, $everything, creates, updates, a
+// transaction); /admin/cluster and /readyz name the dead worker; when it is
+// back, requests succeed again without restarting the server. It needs a
 // Citus coordinator in HCE_TEST_DATABASE_URL and the commands that stop and
 // start one worker:
 //
@@ -33,17 +37,15 @@ func TestCitusWorkerFailure(t *testing.T) {
 	}
 	c := testServer(t, rest.Options{})
 	var ids []string
-	for i := range 16 {
-		p := patient("Failover")
-		p["id"] = fmt.Sprintf("fo-%s-%d", uniq, i)
-		c.do("PUT", "/fhir/Patient/"+p["id"].(string), p).must(t, 201)
-		ids = append(ids, p["id"].(string))
+	for range 16 {
+		r := c.do("POST", "/fhir/Patient", patient("Failover")).must(t, 201)
+		ids = append(ids, r.str("id"))
 	}
-	// Which worker holds each patient's shard.
+	// Which worker holds each patient's shard group.
 	rows, err := pool.Query(ctx, `SELECT p.id, s.nodename || ':' || s.nodeport
 FROM unnest($1::text[]) AS p(id)
 JOIN citus_shards s ON s.table_name = 'resources'::regclass
- AND s.shardid = get_shard_id_for_distribution_column('resources', p.id)`, ids)
+ AND s.shardid = get_shard_id_for_distribution_column('resources', hce_route(p.id))`, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +65,12 @@ JOIN citus_shards s ON s.table_name = 'resources'::regclass
 	if down == "" || up == "" {
 		t.Fatalf("no test patient on %s and another worker (%q, %q)", worker, down, up)
 	}
+	obs := func(p string) map[string]any {
+		return map[string]any{"resourceType": "Observation", "status": "final",
+			"code":    map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "8867-4"}}},
+			"subject": map[string]any{"reference": "Patient/" + p}}
+	}
+	upObs := c.do("POST", "/fhir/Observation", obs(up)).must(t, 201).str("id")
 
 	sh := func(cmd string) {
 		t.Helper()
@@ -78,7 +86,59 @@ JOIN citus_shards s ON s.table_name = 'resources'::regclass
 	if r.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
-	c.do("GET", "/fhir/Patient/"+up, nil).must(t, 200)
+	c.do("POST", "/fhir/Observation", obs(down)).must(t, 503)
+
+	// Every interaction of the patient on the healthy worker keeps working.
+	steps := []struct {
+		method, path string
+		body         func() any
+		want         int
+	}{
+		{"GET", "/fhir/Patient/" + up, nil, 200},
+		{"GET", "/fhir/Observation/" + upObs, nil, 200},
+		{"GET", "/fhir/Observation/" + upObs + "/_history/1", nil, 200},
+		{"GET", "/fhir/Observation?patient=" + up + "&code=8867-4", nil, 200},
+		{"GET", "/fhir/Patient/" + up + "/Observation", nil, 200},
+		{"GET", "/fhir/Patient/" + up + "/$everything", nil, 200},
+		{"POST", "/fhir/Observation", func() any { return obs(up) }, 201},
+		{"PUT", "/fhir/Observation/" + upObs, func() any { o := obs(up); o["id"] = upObs; return o }, 200},
+		{"POST", "/fhir", func() any {
+			return map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": []any{
+				map[string]any{"fullUrl": "urn:uuid:5d4f0b1e-0000-4000-8000-000000000001", "resource": obs(up),
+					"request": map[string]any{"method": "POST", "url": "Observation"}}}}
+		}, 200},
+	}
+	errs := 0
+	for round := range 5 {
+		for _, st := range steps {
+			var body any
+			if st.body != nil {
+				body = st.body()
+			}
+			if r := c.do(st.method, st.path, body); r.status != st.want {
+				errs++
+				t.Errorf("round %d: %s %s with %s down: %d, want %d: %.300s", round, st.method, st.path, worker, r.status, st.want, r.raw)
+			}
+		}
+	}
+	t.Logf("%d requests for a patient on a healthy worker while %s was down: %d errors", 5*len(steps), worker, errs)
+
+	// The operator sees which worker is down.
+	cl := c.do("GET", "/admin/cluster", nil).must(t, 200)
+	var info store.ClusterInfo
+	if err := json.Unmarshal(cl.raw, &info); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range info.Workers {
+		addr := fmt.Sprintf("%s:%d", w.Host, w.Port)
+		if (addr == worker) == w.Reachable {
+			t.Errorf("/admin/cluster says %s reachable=%v (error %q)", addr, w.Reachable, w.Error)
+		}
+	}
+	ready := c.do("GET", "/readyz", nil).must(t, 200)
+	if ready.str("status") != "degraded" || !strings.Contains(string(ready.raw), worker) {
+		t.Errorf("/readyz with %s down: %s", worker, ready.raw)
+	}
 
 	sh(start)
 	deadline := time.Now().Add(60 * time.Second)
@@ -92,4 +152,5 @@ JOIN citus_shards s ON s.table_name = 'resources'::regclass
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	c.do("GET", "/readyz", nil).must(t, 200)
 }

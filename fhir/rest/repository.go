@@ -46,8 +46,8 @@ type Repository interface {
 
 // Operations is what the operations endpoints need from the deployment.
 type Operations interface {
-	// Ping reports whether the database answers.
-	Ping(ctx context.Context) error
+	// Ready reports whether the database answers, and the state to show.
+	Ready(ctx context.Context) (any, error)
 	// Cluster describes the database cluster for GET /admin/cluster.
 	Cluster(ctx context.Context) (any, error)
 }
