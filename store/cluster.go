@@ -297,8 +297,20 @@ func (s *Store) StartRebalance(ctx context.Context) (bool, error) {
 	if err := s.CheckCitus(ctx); err != nil {
 		return false, err
 	}
+	// Citus counts every shard as 100 MB more than its size by default,
+	// which balances shard counts while patients are small; the plan is
+	// made in this session, so it weighs bytes alone.
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, translate("rebalance", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET citus.rebalancer_by_disk_size_base_cost = 0`); err != nil {
+		return false, translate("rebalance", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `RESET citus.rebalancer_by_disk_size_base_cost`)
 	var job *int64
-	if err := s.q().QueryRow(ctx, rebalanceStart).Scan(&job); err != nil {
+	if err := conn.QueryRow(ctx, rebalanceStart).Scan(&job); err != nil {
 		return false, translate("rebalance", err)
 	}
 	return job != nil, nil
@@ -312,4 +324,11 @@ func (s *Store) Rebalance(ctx context.Context) (RebalanceStatus, error) {
 		return RebalanceStatus{State: "none"}, nil
 	}
 	return st, translate("rebalance status", err)
+}
+
+// Analyze refreshes the planner statistics of table (on Citus, of all its
+// shards).
+func (s *Store) Analyze(ctx context.Context, table string) error {
+	_, err := s.q().Exec(ctx, `ANALYZE `+pgx.Identifier{table}.Sanitize())
+	return translate("analyze "+table, err)
 }

@@ -44,6 +44,9 @@ ORDER BY last_updated DESC, type DESC, id DESC, version_id DESC LIMIT $6`
 // next page ("" on the last page). Paging by keyset keeps pages stable while
 // other clients write: new versions sort before the cursor and never shift it.
 func (s *Store) History(ctx context.Context, q fhir.HistoryQuery) ([]*fhir.Version, string, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, "", translate("write", err)
+	}
 	what := "history"
 	// The first page starts after every real version: the row comparison is
 	// decided by the far-future time alone.

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hce-fhir/hce/search/extract"
@@ -33,90 +31,62 @@ var (
 		{"c2_number", "numeric"}, {"c2_lo", "timestamptz"}, {"c2_hi", "timestamptz"}, {"c2_string", "text"}, {"c3_number", "numeric"}}
 )
 
-// queueIndex queues the inserts of x's rows for route/typ/id into t's index
-// tables: one multi-row INSERT per table, all in the batch (one round trip)
-// of the resource row. Multi-row VALUES with a constant route is a router
-// query on Citus.
-func queueIndex(b *pgx.Batch, t *tableSet, route int32, typ, id string, x *extract.Index) {
-	key := [3]any{route, typ, id}
-	rows := make([][]any, 0, 16)
-	add := func(r ...any) { rows = append(rows, r) }
-	flush := func(table string, cols []column) {
-		queueRows(b, table, cols, key, rows)
-		rows = rows[:0]
+// addIndex adds x's rows for route/typ/id to t's index tables: rows that
+// pending writes as one multi-row INSERT per table, with the rows of the
+// transaction's other resources.
+func addIndex(p *pending, t *tableSet, route int32, typ, id string, x *extract.Index) {
+	add := func(table string, cols []column, vals ...any) {
+		p.add(table, cols, false, "", append([]any{route, typ, id}, vals...)...)
 	}
 	for _, s := range x.Strings {
-		add(s.Param, s.Value, s.Exact)
+		add(t.idx["string"], stringRow, s.Param, s.Value, s.Exact)
 	}
-	flush(t.idx["string"], stringCols)
-	for _, t := range x.Tokens {
-		add(t.Param, t.System, t.Code, t.Text, t.TypeSystem, t.TypeCode)
+	for _, t2 := range x.Tokens {
+		add(t.idx["token"], tokenRow, t2.Param, t2.System, t2.Code, t2.Text, t2.TypeSystem, t2.TypeCode)
 	}
-	flush(t.idx["token"], tokenCols)
 	for _, d := range x.Dates {
-		add(d.Param, timestamp(d.Lo), timestamp(d.Hi))
+		add(t.idx["date"], dateRow, d.Param, timestamp(d.Lo), timestamp(d.Hi))
 	}
-	flush(t.idx["date"], dateCols)
 	for _, n := range x.Numbers {
-		add(n.Param, n.Value)
+		add(t.idx["number"], numberRow, n.Param, n.Value)
 	}
-	flush(t.idx["number"], numberCols)
 	for _, q := range x.Quantities {
-		add(q.Param, q.Value, q.System, q.Code, q.Unit)
+		add(t.idx["quantity"], quantityRow, q.Param, q.Value, q.System, q.Code, q.Unit)
 	}
-	flush(t.idx["quantity"], quantityCols)
 	for _, r := range x.References {
-		add(r.Param, r.TargetType, r.TargetID, r.URL)
+		add(t.idx["reference"], referenceRow, r.Param, r.TargetType, r.TargetID, r.URL)
 	}
-	flush(t.idx["reference"], referenceCols)
 	for _, u := range x.URIs {
-		add(u.Param, u.Value)
+		add(t.idx["uri"], uriRow, u.Param, u.Value)
 	}
-	flush(t.idx["uri"], uriCols)
 	for _, c := range x.Composites {
 		var lo, hi pgtype.Timestamptz
 		if c.C2Lo != nil {
 			lo, hi = timestamp(*c.C2Lo), timestamp(*c.C2Hi)
 		}
-		add(c.Param, c.C1System, c.C1Code, c.C2System, c.C2Code, c.C2Number, lo, hi, c.C2String, c.C3Number)
+		add(t.idx["composite"], compositeRow, c.Param, c.C1System, c.C1Code, c.C2System, c.C2Code, c.C2Number, lo, hi, c.C2String, c.C3Number)
 	}
-	flush(t.idx["composite"], compositeCols)
+}
+
+// The full column lists of index rows: the resource's key, the parameter,
+// then the type's columns.
+var (
+	stringRow    = indexRow(stringCols)
+	tokenRow     = indexRow(tokenCols)
+	dateRow      = indexRow(dateCols)
+	numberRow    = indexRow(numberCols)
+	quantityRow  = indexRow(quantityCols)
+	referenceRow = indexRow(referenceCols)
+	uriRow       = indexRow(uriCols)
+	compositeRow = indexRow(compositeCols)
+)
+
+func indexRow(cols []column) []column {
+	return append(append(keyCols[:3:3], column{"param", ""}), cols...)
 }
 
 // maxParams keeps one statement under PostgreSQL's 65,535 parameters.
 const maxParams = 30000
-
-// queueRows queues INSERT … VALUES statements for rows of table; each row
-// is (param, cols…) and shares the key parameters $1-$3.
-func queueRows(b *pgx.Batch, table string, cols []column, key [3]any, rows [][]any) {
-	per := 1 + len(cols)
-	for len(rows) > 0 {
-		n := min(len(rows), maxParams/per)
-		var sql strings.Builder
-		sql.WriteString("INSERT INTO " + table + " (route, type, id, param")
-		for _, c := range cols {
-			sql.WriteString(", " + c.name)
-		}
-		sql.WriteString(") VALUES ")
-		args := append(make([]any, 0, 3+n*per), key[:]...)
-		for i, r := range rows[:n] {
-			if i > 0 {
-				sql.WriteString(", ")
-			}
-			sql.WriteString("($1, $2, $3")
-			for j, v := range r {
-				args = append(args, v)
-				sql.WriteString(", $" + strconv.Itoa(len(args)))
-				if j > 0 {
-					sql.WriteString("::" + cols[j-1].cast)
-				}
-			}
-			sql.WriteString(")")
-		}
-		b.Queue(sql.String(), args...)
-		rows = rows[n:]
-	}
-}
 
 // timestamp maps the extractor's open ends to PostgreSQL's infinities.
 func timestamp(t time.Time) pgtype.Timestamptz {

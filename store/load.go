@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/hce-fhir/hce/fhir"
-	"github.com/hce-fhir/hce/search/extract"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -17,27 +16,22 @@ WHERE (route, type, id) IN (SELECT * FROM unnest($1::int[], $2::text[], $3::text
 // Load stores many resources in one transaction, the bulk path of NDJSON
 // loading: each resource with an id is created under it or, when it exists,
 // updated; one without an id is created under a new id. New resources, the
-// usual case, are written in a single round trip together.
+// usual case, are written together, one multi-row INSERT per table.
 func (s *Store) Load(ctx context.Context, rs []*fhir.Resource) ([]*fhir.Version, error) {
 	out := make([]*fhir.Version, len(rs))
-	err := s.inTx(ctx, "load", func(tx pgx.Tx) error {
-		existing, err := existing(ctx, tx, rs)
+	err := s.inTx(ctx, "load", func(tx *Store) error {
+		if err := tx.flush(ctx); err != nil {
+			return err
+		}
+		existing, err := existing(ctx, tx.tx, rs)
 		if err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
 		seen := map[string]bool{}
 		for i, r := range rs {
 			ref := r.Type + "/" + r.ID
 			if existing[ref] || seen[ref] {
-				// An update, or the same resource twice in one load: the plain
-				// path, after what is queued.
-				if b.Len() > 0 {
-					if err := tx.SendBatch(ctx, b).Close(); err != nil {
-						return err
-					}
-					b = &pgx.Batch{}
-				}
+				// An update, or the same resource twice in one load.
 				v, _, err := updateTx(ctx, tx, r, 0)
 				if err != nil {
 					return err
@@ -46,24 +40,13 @@ func (s *Store) Load(ctx context.Context, rs []*fhir.Resource) ([]*fhir.Version,
 				continue
 			}
 			seen[ref] = true
-			v, err := newVersion(r, 1, false)
+			v, err := createTx(tx, r)
 			if err != nil {
 				return err
 			}
-			p := place(r)
-			t := tablesFor(r.Type)
-			// Without ON CONFLICT: a concurrent creator of the same id fails the load.
-			if claims(r.Type) {
-				b.Queue(`INSERT INTO resource_ids (route, type, id, home) VALUES ($1, $2, $3, $4)`, fhir.RouteOf(r.ID), r.Type, r.ID, p.home)
-			}
-			queueVersion(b, t, p.home, v, fmt.Sprintf(insertCurrent, t.resources), -1, extract.Extract(r))
-			queueMembers(b, r.Type, r.ID, p.home, nil, p.others)
 			out[i] = v
 		}
-		if b.Len() == 0 {
-			return nil
-		}
-		return tx.SendBatch(ctx, b).Close()
+		return nil
 	})
 	return out, err
 }

@@ -24,6 +24,9 @@ WHERE route = $1 AND type = $2 AND id = $3 AND version_id = $4`
 // existed, and the deletion version with fhir.ErrGone when it is deleted.
 // A server-assigned id names its route: one statement on one shard.
 func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, translate("write", err)
+	}
 	what := "read " + refString(typ, id)
 	t := tablesFor(typ)
 	v := &fhir.Version{Type: typ, ID: id}
@@ -43,6 +46,9 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error)
 // VRead returns version vid of typ/id; a deletion version comes with
 // fhir.ErrGone.
 func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Version, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, translate("write", err)
+	}
 	what := fmt.Sprintf("vread %s/_history/%d", refString(typ, id), vid)
 	var v *fhir.Version
 	err := atHome(ctx, s.q(), typ, id, func(route int32) error {

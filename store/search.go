@@ -36,6 +36,9 @@ type Scope struct {
 
 // Search runs q, restricted to scope when scope.Patient is set.
 func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*SearchResult, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, translate("write", err)
+	}
 	what := "search " + q.Type
 	routes, err := s.searchRoutes(ctx, q, scope)
 	if err != nil {
@@ -131,6 +134,9 @@ func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*Sear
 // conditional references. Unknown parameters are an error here, since
 // ignoring one would match too much.
 func (s *Store) Match(ctx context.Context, typ string, criteria url.Values, limit int) ([]string, error) {
+	if err := s.flush(ctx); err != nil {
+		return nil, translate("write", err)
+	}
 	q, err := search.Parse(typ, criteria, search.Options{Strict: true, MaxCount: 1 << 30, DefaultCount: 1 << 30})
 	if err != nil {
 		return nil, err

@@ -13,7 +13,8 @@ import (
 // database transaction.
 type Store struct {
 	pool *pgxpool.Pool
-	tx   pgx.Tx // set inside Transaction
+	tx   pgx.Tx   // set inside Transaction
+	pend *pending // inside Transaction: rows not yet written
 }
 
 // New returns a Store using pool; the schema must be migrated (Migrate).
@@ -35,6 +36,15 @@ func (s *Store) q() db {
 	return s.pool
 }
 
+// flush writes the transaction's pending rows: before every read, so that a
+// transaction reads its own writes, and before it commits.
+func (s *Store) flush(ctx context.Context) error {
+	if s.pend == nil {
+		return nil
+	}
+	return s.pend.flush(ctx, s.tx)
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return translate("ping", s.pool.Ping(ctx))
@@ -43,28 +53,46 @@ func (s *Store) Ping(ctx context.Context) error {
 // Transaction runs fn with a Store whose every read and write happens in one
 // database transaction, committed when fn returns nil and rolled back
 // otherwise: the unit of a FHIR transaction Bundle.
+//
+// Inside a transaction it runs fn in a savepoint that an error rolls back
+// alone, the unit of a batch Bundle's entry. Its rows join the surrounding
+// transaction's pending rows, written together at its commit: reads in a
+// savepoint see what the transaction wrote before and what the savepoint
+// wrote, not the pending rows of earlier savepoints, as a batch's entries
+// may not depend on each other.
 func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error {
 	if s.tx != nil {
-		return fn(s)
+		return translate("transaction", pgx.BeginFunc(ctx, s.tx, func(sp pgx.Tx) error {
+			inner := &Store{pool: s.pool, tx: sp, pend: &pending{}}
+			if err := fn(inner); err != nil {
+				return err
+			}
+			s.pend.merge(inner.pend)
+			return nil
+		}))
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return fn(&Store{pool: s.pool, tx: tx})
-	})
+	return translate("transaction", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		st := &Store{pool: s.pool, tx: tx, pend: &pending{}}
+		if err := fn(st); err != nil {
+			return err
+		}
+		return st.flush(ctx)
+	}))
 }
 
-// inTx runs fn in a transaction that commits when fn returns nil; inside
-// Transaction it joins the surrounding one.
-func (s *Store) inTx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
-	var err error
+// inTx runs fn with a Store in a transaction that commits when fn returns
+// nil; inside Transaction it joins the surrounding one.
+func (s *Store) inTx(ctx context.Context, what string, fn func(tx *Store) error) error {
 	if s.tx != nil {
-		err = fn(s.tx)
-	} else {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
+		return translate(what, fn(s))
 	}
-	if err != nil {
-		return translate(what, err)
-	}
-	return nil
+	return translate(what, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		st := &Store{pool: s.pool, tx: tx, pend: &pending{}}
+		if err := fn(st); err != nil {
+			return err
+		}
+		return st.flush(ctx)
+	}))
 }
 
 func refString(typ, id string) string { return fmt.Sprintf("%s/%s", typ, id) }

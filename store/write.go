@@ -17,8 +17,6 @@ import (
 // Every statement of a write filters on or inserts one route, the
 // resource's home, so a patient's write is one shard group's transaction.
 const (
-	claimID = `INSERT INTO resource_ids (route, type, id, home) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
-
 	// currentVersion locks the current row; compartmentRefs reads the
 	// patients its compartment references name, to know the memberships a
 	// new version replaces.
@@ -27,17 +25,12 @@ const (
 	compartmentRefs = `SELECT DISTINCT target_id FROM %s
 WHERE route = $1 AND type = $2 AND id = $3 AND target_type = 'Patient' AND param = ANY($4)`
 
-	insertCurrent = `INSERT INTO %s (route, type, id, version_id, last_updated, deleted, content)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`
-
 	updateCurrent = `UPDATE %s SET version_id = $4, last_updated = $5, deleted = $6, content = $7
 WHERE route = $1 AND type = $2 AND id = $3`
 
-	insertHistory = `INSERT INTO %s (route, type, id, version_id, last_updated, deleted, content)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`
-
-	insertMember = `INSERT INTO compartment_members (route, patient, type, id, home) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (route, patient, type, id) DO UPDATE SET home = excluded.home`
+	// upsertMember is the tail of the membership rows' INSERT: a membership
+	// that exists follows its resource's home.
+	upsertMember = ` ON CONFLICT (route, patient, type, id) DO UPDATE SET home = excluded.home`
 
 	deleteMember = `DELETE FROM compartment_members WHERE route = $1 AND patient = $2 AND type = $3 AND id = $4`
 )
@@ -50,9 +43,9 @@ func (s *Store) Create(ctx context.Context, r *fhir.Resource) (*fhir.Version, er
 		r.ID = NewID(r)
 	}
 	var v *fhir.Version
-	err := s.inTx(ctx, "create "+r.Type, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "create "+r.Type, func(tx *Store) error {
 		var err error
-		v, err = createTx(ctx, tx, r)
+		v, err = createTx(tx, r)
 		return err
 	})
 	return v, err
@@ -66,7 +59,7 @@ func (s *Store) NewID(r *fhir.Resource) string { return NewID(r) }
 // version the client expects to replace. created reports whether no live
 // version existed before.
 func (s *Store) Update(ctx context.Context, r *fhir.Resource, ifMatch int64) (v *fhir.Version, created bool, err error) {
-	err = s.inTx(ctx, "update "+refString(r.Type, r.ID), func(tx pgx.Tx) error {
+	err = s.inTx(ctx, "update "+refString(r.Type, r.ID), func(tx *Store) error {
 		v, created, err = updateTx(ctx, tx, r, ifMatch)
 		return err
 	})
@@ -78,7 +71,7 @@ func (s *Store) Update(ctx context.Context, r *fhir.Resource, ifMatch int64) (v 
 // existed returns fhir.ErrNotFound.
 func (s *Store) Delete(ctx context.Context, typ, id string, ifMatch int64) (*fhir.Version, error) {
 	var v *fhir.Version
-	err := s.inTx(ctx, "delete "+refString(typ, id), func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "delete "+refString(typ, id), func(tx *Store) error {
 		var err error
 		v, err = deleteTx(ctx, tx, typ, id, ifMatch)
 		return err
@@ -86,36 +79,26 @@ func (s *Store) Delete(ctx context.Context, typ, id string, ifMatch int64) (*fhi
 	return v, err
 }
 
-// createTx writes version 1 in one round trip. Its first statement claims
-// the id (the claim row, or for a Patient or shared resource the current
-// row itself); a claim that inserts nothing means the id is taken, and the
-// caller rolls back what the rest of the batch wrote.
-func createTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource) (*fhir.Version, error) {
+// createTx adds version 1 to the transaction's pending rows. Its first row
+// claims the id (the claim row, or for a Patient or shared resource the
+// current row itself); a claim that inserts nothing when the rows are
+// written means the id is taken, and the transaction fails.
+func createTx(s *Store, r *fhir.Resource) (*fhir.Version, error) {
 	p := place(r)
 	t := tablesFor(r.Type)
 	v, err := newVersion(r, 1, false)
 	if err != nil {
 		return nil, err
 	}
-	b := &pgx.Batch{}
-	current := fmt.Sprintf(insertCurrent, t.resources)
 	if claims(r.Type) {
-		b.Queue(claimID, fhir.RouteOf(r.ID), r.Type, r.ID, p.home)
-	} else {
-		current += ` ON CONFLICT DO NOTHING`
+		s.pend.add("resource_ids", claimCols, true, "", fhir.RouteOf(r.ID), r.Type, r.ID, p.home)
 	}
-	queueVersion(b, t, p.home, v, current, -1, extract.Extract(r))
-	queueMembers(b, r.Type, r.ID, p.home, nil, p.others)
-	br := tx.SendBatch(ctx, b)
-	tag, err := br.Exec()
-	if err == nil && tag.RowsAffected() == 0 {
-		err = fhir.Errorf(fhir.ErrConflict, "duplicate", fmt.Sprintf("%s/%s already exists", r.Type, r.ID))
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
+	content := string(v.Content)
+	s.pend.add(t.resources, versionCols, !claims(r.Type), "", p.home, v.Type, v.ID, v.VersionID, v.LastUpdated, false, content)
+	s.pend.add(t.history, versionCols, false, "", p.home, v.Type, v.ID, v.VersionID, v.LastUpdated, false, content)
+	addIndex(s.pend, t, p.home, r.Type, r.ID, extract.Extract(r))
+	for _, m := range p.others {
+		s.pend.add("compartment_members", memberCols, false, upsertMember, m.route, m.patient, r.Type, r.ID, p.home)
 	}
 	return v, nil
 }
@@ -130,7 +113,11 @@ type current struct {
 
 // lockCurrent finds and locks the current row of typ/id, and reads its
 // compartment references in the same round trip.
-func lockCurrent(ctx context.Context, tx pgx.Tx, typ, id string) (current, error) {
+func lockCurrent(ctx context.Context, s *Store, typ, id string) (current, error) {
+	if err := s.flush(ctx); err != nil {
+		return current{}, err
+	}
+	tx := s.tx
 	t := tablesFor(typ)
 	var c current
 	err := atHome(ctx, tx, typ, id, func(route int32) error {
@@ -153,13 +140,13 @@ func lockCurrent(ctx context.Context, tx pgx.Tx, typ, id string) (current, error
 	return c, err
 }
 
-func updateTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource, ifMatch int64) (*fhir.Version, bool, error) {
-	c, err := lockCurrent(ctx, tx, r.Type, r.ID)
+func updateTx(ctx context.Context, s *Store, r *fhir.Resource, ifMatch int64) (*fhir.Version, bool, error) {
+	c, err := lockCurrent(ctx, s, r.Type, r.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if ifMatch != 0 {
 			return nil, false, fhir.Errorf(fhir.ErrPreconditionFailed, "conflict", fmt.Sprintf("If-Match given but %s/%s does not exist", r.Type, r.ID))
 		}
-		v, err := createTx(ctx, tx, r)
+		v, err := createTx(s, r)
 		return v, true, err
 	}
 	if err != nil {
@@ -178,13 +165,13 @@ func updateTx(ctx context.Context, tx pgx.Tx, r *fhir.Resource, ifMatch int64) (
 	if p.home != c.home {
 		queueMove(b, t, r.Type, r.ID, c.home, p.home)
 	}
-	queueVersion(b, t, p.home, v, fmt.Sprintf(updateCurrent, t.resources), c.home, extract.Extract(r))
-	queueMembers(b, r.Type, r.ID, p.home, c.others(), p.others)
-	return v, c.deleted, tx.SendBatch(ctx, b).Close()
+	writeVersion(s, b, t, p.home, c.home, v, extract.Extract(r))
+	queueMembers(s, b, r.Type, r.ID, p.home, c.others(), p.others)
+	return v, c.deleted, s.tx.SendBatch(ctx, b).Close()
 }
 
-func deleteTx(ctx context.Context, tx pgx.Tx, typ, id string, ifMatch int64) (*fhir.Version, error) {
-	c, err := lockCurrent(ctx, tx, typ, id)
+func deleteTx(ctx context.Context, s *Store, typ, id string, ifMatch int64) (*fhir.Version, error) {
+	c, err := lockCurrent(ctx, s, typ, id)
 	if err != nil {
 		return nil, err
 	}
@@ -192,14 +179,14 @@ func deleteTx(ctx context.Context, tx pgx.Tx, typ, id string, ifMatch int64) (*f
 		return nil, stale(typ, id, ifMatch, c.version)
 	}
 	if c.deleted {
-		return readVersion(ctx, tx, c.home, typ, id, c.version)
+		return readVersion(ctx, s.tx, c.home, typ, id, c.version)
 	}
 	v := &fhir.Version{Type: typ, ID: id, VersionID: c.version + 1, LastUpdated: now(), Deleted: true}
 	t := tablesFor(typ)
 	b := &pgx.Batch{}
-	queueVersion(b, t, c.home, v, fmt.Sprintf(updateCurrent, t.resources), c.home, nil)
-	queueMembers(b, typ, id, c.home, c.others(), nil)
-	return v, tx.SendBatch(ctx, b).Close()
+	writeVersion(s, b, t, c.home, c.home, v, nil)
+	queueMembers(s, b, typ, id, c.home, c.others(), nil)
+	return v, s.tx.SendBatch(ctx, b).Close()
 }
 
 // others are the memberships the current version has on other routes.
@@ -213,35 +200,33 @@ func (c current) others() []member {
 	return out
 }
 
-// queueVersion queues v as the current row (with current, an INSERT or an
-// UPDATE statement) and as a history row at route, and replaces the
-// resource's index rows (those at oldRoute, when not -1, by x).
-func queueVersion(b *pgx.Batch, t *tableSet, route int32, v *fhir.Version, current string, oldRoute int32, x *extract.Index) {
+// writeVersion replaces the current row at route by v (in b, sent at once)
+// and adds v to the history and x to the index (pending), after deleting
+// the index rows at oldRoute.
+func writeVersion(s *Store, b *pgx.Batch, t *tableSet, route, oldRoute int32, v *fhir.Version, x *extract.Index) {
 	var content any // a SQL NULL for deletions
 	if !v.Deleted {
 		content = string(v.Content)
 	}
-	b.Queue(current, route, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
-	b.Queue(fmt.Sprintf(insertHistory, t.history), route, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
-	if oldRoute != -1 {
-		queueDeleteIndex(b, t, oldRoute, v.Type, v.ID)
-	}
+	b.Queue(fmt.Sprintf(updateCurrent, t.resources), route, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
+	queueDeleteIndex(b, t, oldRoute, v.Type, v.ID)
+	s.pend.add(t.history, versionCols, false, "", route, v.Type, v.ID, v.VersionID, v.LastUpdated, v.Deleted, content)
 	if x != nil {
-		queueIndex(b, t, route, v.Type, v.ID, x)
+		addIndex(s.pend, t, route, v.Type, v.ID, x)
 	}
 }
 
 // queueMembers replaces the memberships old of typ/id in other patients'
 // compartments by now: rows on those patients' routes, which Citus writes
 // in a distributed transaction (the one case a write spans shard groups).
-func queueMembers(b *pgx.Batch, typ, id string, home int32, old, now []member) {
+func queueMembers(s *Store, b *pgx.Batch, typ, id string, home int32, old, now []member) {
 	for _, m := range old {
 		if !hasMember(now, m) {
 			b.Queue(deleteMember, m.route, m.patient, typ, id)
 		}
 	}
 	for _, m := range now {
-		b.Queue(insertMember, m.route, m.patient, typ, id, home)
+		s.pend.add("compartment_members", memberCols, false, upsertMember, m.route, m.patient, typ, id, home)
 	}
 }
 

@@ -161,7 +161,10 @@ func registerWorker(ctx context.Context, st *store.Store, w string, stdout io.Wr
 	}
 }
 
-func rebalance(ctx context.Context, st *store.Store, stdout io.Writer) error {
+func rebalance(ctx context.Context, st *store.Store, stdout io.Writer) (err error) {
+	if err := printSpread(ctx, st, stdout, "before"); err != nil {
+		return err
+	}
 	started, err := st.StartRebalance(ctx)
 	if err != nil {
 		return err
@@ -170,6 +173,11 @@ func rebalance(ctx context.Context, st *store.Store, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "shards are balanced; nothing to move")
 		return nil
 	}
+	defer func() {
+		if err == nil {
+			err = printSpread(ctx, st, stdout, "after")
+		}
+	}()
 	last := ""
 	for {
 		s, err := st.Rebalance(ctx)
@@ -184,7 +192,8 @@ func rebalance(ctx context.Context, st *store.Store, stdout io.Writer) error {
 		case "finished", "none":
 			return nil
 		case "failed", "cancelled", "cancelling", "failing":
-			return fmt.Errorf("rebalance %s", s.State)
+			err = fmt.Errorf("rebalance %s", s.State)
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -192,6 +201,32 @@ func rebalance(ctx context.Context, st *store.Store, stdout io.Writer) error {
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// printSpread prints each worker's share of the data: shards, resources
+// (the planner's count, refreshed first) and bytes, with the bytes as a
+// share of the mean, which the rebalance evens out.
+func printSpread(ctx context.Context, st *store.Store, stdout io.Writer, label string) error {
+	if err := st.Analyze(ctx, "resources"); err != nil {
+		return err
+	}
+	info, err := st.ClusterInfo(ctx)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, w := range info.Workers {
+		total += w.Bytes
+	}
+	fmt.Fprintf(stdout, "%s:\n", label)
+	for _, w := range info.Workers {
+		share := 0.0
+		if total > 0 {
+			share = float64(w.Bytes) * float64(len(info.Workers)) / float64(total) * 100
+		}
+		fmt.Fprintf(stdout, "  %s:%d shards=%d resources=%d bytes=%d (%.0f%% of the mean)\n", w.Host, w.Port, w.Shards, w.Resources, w.Bytes, share)
+	}
+	return nil
 }
 
 func clusterStatus(ctx context.Context, st *store.Store, stdout io.Writer, asJSON bool) error {
@@ -208,7 +243,11 @@ func clusterStatus(ctx context.Context, st *store.Store, stdout io.Writer, asJSO
 	if info.Mode == "citus" {
 		fmt.Fprintf(stdout, "citus:       %s\ncoordinator: %s\nworkers:\n", info.CitusVersion, info.Coordinator)
 		for _, w := range info.Workers {
-			fmt.Fprintf(stdout, "  %s:%d active=%t shards=%d bytes=%d\n", w.Host, w.Port, w.Active, w.Shards, w.Bytes)
+			state := "reachable"
+			if !w.Reachable {
+				state = "UNREACHABLE: " + w.Error
+			}
+			fmt.Fprintf(stdout, "  %s:%d active=%t shards=%d resources=%d bytes=%d %s\n", w.Host, w.Port, w.Active, w.Shards, w.Resources, w.Bytes, state)
 		}
 	}
 	for _, group := range []struct {

@@ -172,6 +172,29 @@ func TestBatch(t *testing.T) {
 		t.Error("failed entry has no outcome")
 	}
 	c.do("GET", "/fhir/Patient/batch-good-"+uniq, nil).must(t, 200)
+
+	// Entries are written together at the end; two that write the same new
+	// resource cannot be, and the batch runs them one by one instead.
+	twice := patient("Twice")
+	twice["id"] = "batch-twice-" + uniq
+	obs := map[string]any{"resourceType": "Observation", "id": "batch-twice-o-" + uniq, "status": "final",
+		"code": map[string]any{"text": "x"}, "subject": map[string]any{"reference": "Patient/batch-twice-" + uniq}}
+	r = c.do("POST", "/fhir", bundleOf("batch",
+		request("PUT", "Patient/batch-twice-"+uniq, twice),
+		request("PUT", "Patient/batch-twice-"+uniq, twice),
+		request("PUT", "Observation/batch-twice-o-"+uniq, obs),
+		request("PUT", "Observation/batch-twice-o-"+uniq, obs),
+	)).must(t, 200)
+	es = r.entries(t)
+	for i, w := range []string{"201 Created", "200 OK", "201 Created", "200 OK"} {
+		if got := entryStatus(es[i]); got != w {
+			t.Errorf("same resource twice, entry %d: %q, want %q", i, got, w)
+		}
+	}
+	if v := c.do("GET", "/fhir/Patient/batch-twice-"+uniq, nil).must(t, 200).str("meta.versionId"); v != "2" {
+		t.Errorf("Patient written twice is at version %s, want 2", v)
+	}
+	c.do("GET", "/fhir/Observation/batch-twice-o-"+uniq+"/_history/2", nil).must(t, 200)
 }
 
 func TestConditional(t *testing.T) {

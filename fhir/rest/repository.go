@@ -40,7 +40,9 @@ type Repository interface {
 	// lock their criteria so that concurrent ones cannot both create.
 	Lock(ctx context.Context, key string) error
 	// Transaction runs fn with a Repository whose reads and writes form one
-	// database transaction, committed when fn returns nil.
+	// database transaction, committed when fn returns nil. Called on the
+	// Repository of a transaction, it runs fn in a savepoint that an error
+	// rolls back alone.
 	Transaction(ctx context.Context, fn func(Repository) error) error
 }
 

@@ -86,18 +86,21 @@ func (h *Handler) bundle(c echo.Context) error {
 	ctx := c.Request().Context()
 	responses := make([]fhir.BundleEntry, len(entries))
 	if kind == "batch" {
-		// Each entry of a batch is its own transaction.
-		for _, e := range processingOrder(entries) {
-			err := h.repo.Transaction(ctx, func(repo Repository) error {
-				if err := h.newResolver(repo, entries).resolve(ctx, e); err != nil {
-					return err
-				}
-				var err error
-				responses[e.index], err = h.dispatch(ctx, repo, c, e)
-				return err
-			})
-			if err != nil {
-				responses[e.index] = errorEntry(err)
+		// Each entry of a batch succeeds or fails alone, in a savepoint of
+		// one transaction whose rows are written together at its commit (on
+		// Citus, one distributed commit rather than one per entry).
+		err = h.repo.Transaction(ctx, func(outer Repository) error {
+			for _, e := range processingOrder(entries) {
+				h.batchEntry(ctx, outer, c, entries, e, responses)
+			}
+			return nil
+		})
+		if err != nil {
+			// The rows could not be written together (say, an id that a
+			// concurrent writer took): each entry again in a transaction of
+			// its own, so that a failure is its entry's alone.
+			for _, e := range processingOrder(entries) {
+				h.batchEntry(ctx, h.repo, c, entries, e, responses)
 			}
 		}
 	} else {
@@ -123,6 +126,22 @@ func (h *Handler) bundle(c echo.Context) error {
 	}
 	return writeJSON(c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", ID: uuid.NewString(),
 		Type: kind + "-response", Entry: responses})
+}
+
+// batchEntry runs one entry of a batch in a transaction of repo (a
+// savepoint when repo is itself a transaction) and records its response.
+func (h *Handler) batchEntry(ctx context.Context, repo Repository, c echo.Context, entries []*entry, e *entry, responses []fhir.BundleEntry) {
+	err := repo.Transaction(ctx, func(repo Repository) error {
+		if err := h.newResolver(repo, entries).resolve(ctx, e); err != nil {
+			return err
+		}
+		var err error
+		responses[e.index], err = h.dispatch(ctx, repo, c, e)
+		return err
+	})
+	if err != nil {
+		responses[e.index] = errorEntry(err)
+	}
 }
 
 // bundleEntries reads the entries' requests; a malformed one fails the Bundle.
