@@ -35,7 +35,7 @@ func (s *Store) Everything(ctx context.Context, patient string, since time.Time,
 			and(b.routeIn("r", routes), b.inCompartment("r", patient), b.everythingFilter("r", since, types),
 				`(r.type, r.id) > (`+b.arg(afterType)+`, `+b.arg(afterID)+`)`) +
 			` ORDER BY r.type, r.id LIMIT ` + b.arg(count+1)
-		got, err := s.collect(ctx, sql, b.args)
+		got, err := s.collect(ctx, sql, b.params())
 		if err != nil {
 			return nil, "", translate(what, err)
 		}
@@ -62,7 +62,7 @@ func (s *Store) Everything(ctx context.Context, patient string, since time.Time,
 		` WHERE ` + and(b.routeIn("r", routes), `NOT r.deleted`, b.inCompartment("r", patient),
 		`x.target_type = ANY(`+b.arg(shared)+`)`, `(x.target_type, x.target_id) > (`+b.arg(afterType)+`, `+b.arg(afterID)+`)`) +
 		` ORDER BY 1, 2 LIMIT ` + b.arg(room+1)
-	rows, err := s.q().Query(ctx, sql, b.args...)
+	rows, err := s.q().Query(ctx, sql, b.params()...)
 	if err != nil {
 		return nil, "", translate(what, err)
 	}

@@ -74,7 +74,7 @@ func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*Sear
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.q().Query(ctx, sql, b.args...)
+	rows, err := s.q().Query(ctx, sql, b.params()...)
 	if err != nil {
 		return nil, translate(what, err)
 	}
@@ -150,7 +150,7 @@ func (s *Store) Match(ctx context.Context, typ string, criteria url.Values, limi
 	if limit > 0 {
 		sql += ` LIMIT ` + b.arg(limit)
 	}
-	rows, err := s.q().Query(ctx, sql, b.args...)
+	rows, err := s.q().Query(ctx, sql, b.params()...)
 	if err != nil {
 		return nil, translate("match "+typ, err)
 	}
@@ -325,7 +325,7 @@ func (b *sqlBuilder) compartment(r, typ, patient string) string {
 
 func (s *Store) count(ctx context.Context, b *sqlBuilder, typ, where string) (int, error) {
 	var n int
-	err := s.q().QueryRow(ctx, `SELECT count(*) FROM `+tablesFor(typ).resources+` r WHERE `+where, b.args...).Scan(&n)
+	err := s.q().QueryRow(ctx, `SELECT count(*) FROM `+tablesFor(typ).resources+` r WHERE `+where, b.params()...).Scan(&n)
 	return n, err
 }
 
@@ -336,7 +336,7 @@ func (s *Store) estimate(ctx context.Context, b *sqlBuilder, typ, where string) 
 			Rows float64 `json:"Plan Rows"`
 		} `json:"Plan"`
 	}
-	err := s.q().QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM `+tablesFor(typ).resources+` r WHERE `+where, b.args...).Scan(&plan)
+	err := s.q().QueryRow(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 FROM `+tablesFor(typ).resources+` r WHERE `+where, b.params()...).Scan(&plan)
 	if err != nil || len(plan) == 0 {
 		return 0, err
 	}

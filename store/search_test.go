@@ -44,26 +44,26 @@ func planOf(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) string {
 // Patients and their index rows, then refreshes the planner statistics.
 var planSeed = []string{
 	`INSERT INTO resources (route, type, id, version_id, last_updated, deleted, content)
-	 SELECT hce_route('seed-p' || (g % 500)), 'Observation', 'seed-o' || g, 1, now() - g * interval '1 minute', false, '{}'
+	 SELECT g % 500, 'Observation', 'seed-o' || g, 1, now() - g * interval '1 minute', false, '{}'
 	 FROM generate_series(1, 20000) g`,
 	`INSERT INTO resources (route, type, id, version_id, last_updated, deleted, content)
-	 SELECT hce_route('seed-p' || g), 'Patient', 'seed-p' || g, 1, now(), false, '{}' FROM generate_series(1, 2000) g`,
+	 SELECT g, 'Patient', 'seed-p' || g, 1, now(), false, '{}' FROM generate_series(1, 2000) g`,
 	`INSERT INTO idx_token (route, type, id, param, system, code)
-	 SELECT hce_route('seed-p' || (g % 500)), 'Observation', 'seed-o' || g, 'code', 'http://loinc.org', 'c' || (g % 300)
+	 SELECT g % 500, 'Observation', 'seed-o' || g, 'code', 'http://loinc.org', 'c' || (g % 300)
 	 FROM generate_series(1, 20000) g`,
 	`INSERT INTO idx_token (route, type, id, param, system, code)
-	 SELECT hce_route('seed-p' || g), 'Patient', 'seed-p' || g, 'identifier', 'http://example.org/mrn', 'm' || g
+	 SELECT g, 'Patient', 'seed-p' || g, 'identifier', 'http://example.org/mrn', 'm' || g
 	 FROM generate_series(1, 2000) g`,
 	`INSERT INTO idx_date (route, type, id, param, lo, hi)
-	 SELECT hce_route('seed-p' || (g % 500)), 'Observation', 'seed-o' || g, 'date', now() - g * interval '1 day', now() - g * interval '1 day' + interval '1 second'
+	 SELECT g % 500, 'Observation', 'seed-o' || g, 'date', now() - g * interval '1 day', now() - g * interval '1 day' + interval '1 second'
 	 FROM generate_series(1, 20000) g`,
 	`INSERT INTO idx_reference (route, type, id, param, target_type, target_id)
-	 SELECT hce_route('seed-p' || (g % 500)), 'Observation', 'seed-o' || g, p, t, v
+	 SELECT g % 500, 'Observation', 'seed-o' || g, p, t, v
 	 FROM generate_series(1, 20000) g,
 	      LATERAL (VALUES ('subject', 'Patient', 'seed-p' || (g % 500)), ('patient', 'Patient', 'seed-p' || (g % 500)),
 	                      ('encounter', 'Encounter', 'seed-e' || g)) x(p, t, v)`,
 	`INSERT INTO idx_string (route, type, id, param, value, exact)
-	 SELECT hce_route('seed-p' || g), 'Patient', 'seed-p' || g, p, 'name' || g, 'Name' || g
+	 SELECT g, 'Patient', 'seed-p' || g, p, 'name' || g, 'Name' || g
 	 FROM generate_series(1, 2000) g, unnest(ARRAY['name', 'family']) p`,
 	`ANALYZE resources, idx_token, idx_date, idx_reference, idx_string`,
 }

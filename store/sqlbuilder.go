@@ -3,6 +3,8 @@ package store
 import (
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // sqlBuilder assembles dynamic SQL. It owns the $n numbering: every value
@@ -17,6 +19,15 @@ type sqlBuilder struct {
 func (b *sqlBuilder) arg(v any) string {
 	b.args = append(b.args, v)
 	return "$" + strconv.Itoa(len(b.args))
+}
+
+// params returns the arguments of the statement, to be run with an unnamed
+// statement: the planner then sees the values (a custom plan) every time.
+// A cached statement would switch to a generic plan after five runs, which
+// for a search that is selective for some values and not others (a common
+// code, a rare patient) can be thousands of times slower.
+func (b *sqlBuilder) params() []any {
+	return append([]any{pgx.QueryExecModeExec}, b.args...)
 }
 
 // alias returns a fresh table alias with the given prefix.
