@@ -37,8 +37,9 @@ func testServer(t *testing.T, opt rest.Options) *client {
 
 // client is a small FHIR client for the tests.
 type client struct {
-	t    *testing.T
-	base string
+	t     *testing.T
+	base  string
+	token string // bearer token sent with every request, if any
 }
 
 // response is a decoded HTTP response.
@@ -73,6 +74,9 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if headers[i+1] == "" {
