@@ -25,12 +25,12 @@ func TestScopesPerInteraction(t *testing.T) {
 		return `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/` + pid + `"}}` + "\n"
 	}
 	tests := []struct {
-		name           string
-		allow, deny    string
-		method, path   string
-		body           any
-		headers        []string
-		want           int
+		name         string
+		allow, deny  string
+		method, path string
+		body         any
+		headers      []string
+		want         int
 	}{
 		{"read", "user/Observation.r", "user/Observation.s", "GET", "/fhir/Observation/" + oid, nil, nil, 200},
 		{"read v1", "user/Observation.read", "user/Observation.write", "GET", "/fhir/Observation/" + oid, nil, nil, 200},

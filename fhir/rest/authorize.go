@@ -24,7 +24,8 @@ import (
 // permission to the compartment of the token's patient: reads outside it
 // are 404 as for a resource that does not exist, searches are restricted to
 // it, writes outside it are 403. AuditEvents are written by the server only:
-// creating, changing or deleting one through the API is 403 for everyone.
+// creating, changing or deleting one through the API is 403 for everyone,
+// and reading them takes a user/ or system/ scope.
 
 // guarded is a Repository whose every call is checked against the scopes of
 // the request's principal.
@@ -55,6 +56,11 @@ func (g *guarded) authorize(perm auth.Perm, typ string) (patient string, err err
 	case auth.FullAccess:
 		return "", nil
 	case auth.PatientAccess:
+		if typ == "AuditEvent" {
+			// The trail is the operators': a patient-bound token does not
+			// see who else looked at the patient's record.
+			return "", auth.Forbidden("AuditEvents need a user/ or system/ scope")
+		}
 		if !auth.InPatientCompartment(typ) {
 			return "", nil // shared resources (Practitioner, Medication …)
 		}
