@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -30,7 +31,11 @@ type KeySet struct {
 	keys    map[string]jose.JSONWebKey
 	fetched time.Time // last attempt
 	loaded  time.Time // last success
+	gen     atomic.Uint64
 }
+
+// Generation counts the successful fetches of the set.
+func (k *KeySet) Generation() uint64 { return k.gen.Load() }
 
 // NewKeySet returns a KeySet for the JWKS at url; client nil means a client
 // with a 10s timeout.
@@ -66,6 +71,7 @@ func (k *KeySet) Key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 		return jose.JSONWebKey{}, err
 	}
 	k.keys, k.loaded = keys, time.Now()
+	k.gen.Add(1)
 	if key, ok := k.lookup(kid); ok {
 		return key, nil
 	}

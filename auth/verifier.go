@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -31,6 +33,59 @@ type Verifier struct {
 	audience string
 	keys     Keys
 	now      func() time.Time
+	cache    verified
+}
+
+// verified remembers tokens that passed Verify, so that a client sending
+// the same token on every request pays for the signature check once a
+// minute rather than on each request. Entries end with the token's exp.
+type verified struct {
+	mu      sync.Mutex
+	entries map[[32]byte]verifiedToken
+}
+
+type verifiedToken struct {
+	p     *Principal
+	until time.Time
+	gen   uint64 // the key set's generation when verified
+}
+
+// generation is the number of times a key set has been (re)loaded; a
+// cached token verified under an older set is checked again, so that a key
+// withdrawn from the JWKS stops being accepted as soon as HCE sees it go.
+func (v *Verifier) generation() uint64 {
+	if g, ok := v.keys.(interface{ Generation() uint64 }); ok {
+		return g.Generation()
+	}
+	return 0
+}
+
+// cacheTTL bounds how long a verified token is remembered, and so how long
+// a token stays accepted after its key is withdrawn from the JWKS.
+const cacheTTL = time.Minute
+
+// cacheSize bounds the number of remembered tokens.
+const cacheSize = 10000
+
+func (c *verified) get(tok string, now time.Time, gen uint64) *Principal {
+	sum := sha256.Sum256([]byte(tok))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[sum]
+	if !ok || !now.Before(e.until) || e.gen != gen {
+		return nil
+	}
+	return e.p
+}
+
+func (c *verified) put(tok string, p *Principal, until time.Time, gen uint64) {
+	sum := sha256.Sum256([]byte(tok))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= cacheSize {
+		c.entries = map[[32]byte]verifiedToken{} // start over rather than track ages
+	}
+	c.entries[sum] = verifiedToken{p: p, until: until, gen: gen}
 }
 
 // NewVerifier returns a Verifier for tokens from issuer (the iss claim) for
@@ -75,6 +130,11 @@ func (s *scopeClaim) UnmarshalJSON(b []byte) error {
 // Verify checks a compact JWS token: algorithm, signature, iss, aud, exp
 // and nbf (with Leeway); the failure is an *Error of kind ErrUnauthorized.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
+	now := v.now()
+	if p := v.cache.get(token, now, v.generation()); p != nil {
+		return p, nil
+	}
+	gen := v.generation()
 	tok, err := jwt.ParseSigned(token, Algorithms)
 	if err != nil {
 		return nil, Unauthorized("malformed token or unsupported algorithm (RS256 and ES256 are accepted)")
@@ -94,7 +154,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if err := tok.Claims(key.Key, &c); err != nil {
 		return nil, Unauthorized("bad token signature or claims")
 	}
-	exp := jwt.Expected{Issuer: v.issuer, Time: v.now()}
+	exp := jwt.Expected{Issuer: v.issuer, Time: now}
 	if v.audience != "" {
 		exp.AnyAudience = jwt.Audience{v.audience}
 	}
@@ -123,6 +183,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if p.ClientID == "" {
 		p.ClientID = c.AZP
 	}
+	until := now.Add(cacheTTL)
+	if e := c.Expiry.Time(); e.Before(until) {
+		until = e
+	}
+	v.cache.put(token, p, until, gen)
 	return p, nil
 }
 
