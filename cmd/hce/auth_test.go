@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +26,9 @@ import (
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/hce-fhir/hce/load"
 	"github.com/hce-fhir/hce/store"
+	"github.com/hce-fhir/hce/verify"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -260,4 +263,28 @@ func TestAuthentication(t *testing.T) {
 			t.Fatalf("an unlisted origin was allowed: %v", r.header)
 		}
 	})
+}
+
+// TestClientsSendToken checks that hce load and hce verify authenticate
+// with --token.
+func TestClientsSendToken(t *testing.T) {
+	s := newAuthServer(t, rest.Options{})
+	dir := t.TempDir()
+	line := `{"resourceType":"Patient","active":true}` + "\n"
+	if err := os.WriteFile(dir+"/p.ndjson", []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := load.Load(ctx, []string{dir}, load.Options{URL: s.base + "/fhir"}); err == nil {
+		t.Fatal("a load without a token succeeded")
+	}
+	if _, err := load.Load(ctx, []string{dir}, load.Options{URL: s.base + "/fhir", Token: s.idp.token("system/Patient.cu", "", nil)}); err != nil {
+		t.Fatal(err)
+	}
+	rep := verify.Run(ctx, verify.Config{BaseURL: s.base + "/fhir", Level: verify.Basic, Token: s.idp.token("system/*.cruds", "", nil)}, nil)
+	for _, c := range rep.Checks {
+		if strings.Contains(c.Detail, "401") || strings.Contains(c.Detail, "403") {
+			t.Errorf("verify check %s: %s", c.Name, c.Detail)
+		}
+	}
 }
