@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -16,7 +17,7 @@ func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	var (
 		req              auth.TokenRequest
 		dataDir, keyFile string
-		audience         string
+		audience, out    string
 	)
 	fs.StringVar(&req.Scope, "scope", "", "space-separated SMART scopes, e.g. 'system/*.cruds' or 'patient/*.rs' (required)")
 	fs.StringVar(&req.Patient, "patient", "", "patient claim: the Patient id that patient/ scopes are bound to")
@@ -26,6 +27,7 @@ func tokenCmd(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&dataDir, "data-dir", "./.hce", "data directory of the server, which holds its key (env HCE_DATA_DIR)")
 	fs.StringVar(&keyFile, "auth-key-file", "", "the server's signing key; default DATA_DIR/"+auth.KeyFile+" (env HCE_AUTH_KEY_FILE)")
 	fs.StringVar(&audience, "auth-audience", "", "aud claim; must match the server's --auth-audience, default \"hce\" (env HCE_AUTH_AUDIENCE)")
+	fs.StringVar(&out, "o", "", "write the token to this file (mode 0600) instead of standard output")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: hce token --scope SCOPES [--patient ID] [--ttl 1h]
 
@@ -57,6 +59,12 @@ configured. Use it as: curl -H "Authorization: Bearer $(hce token --scope 'syste
 	tok, err := iss.Mint(req)
 	if err != nil {
 		return err
+	}
+	if out != "" {
+		if err := os.WriteFile(out, []byte(tok+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write token: %w", err)
+		}
+		return nil
 	}
 	_, err = fmt.Fprintln(stdout, tok)
 	return err
