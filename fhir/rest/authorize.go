@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/hce-fhir/hce/auth"
@@ -322,6 +323,11 @@ func (g *guarded) Everything(ctx context.Context, patient string, since time.Tim
 	vs, next, err := g.repo.Everything(ctx, patient, since, types, count, after)
 	if err != nil {
 		return nil, "", err
+	}
+	if len(types) == 0 {
+		// The audit trail of a record is not part of the record: it comes
+		// only when asked for with _type=AuditEvent.
+		vs = slices.DeleteFunc(vs, func(v *fhir.Version) bool { return v.Type == "AuditEvent" })
 	}
 	return g.filter(vs), next, nil
 }
