@@ -20,6 +20,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH:-amd64} \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /hce ./cmd/hce
+# The data dir holds the server's own token signing key (hce token); a volume
+# mounted there starts with this directory's owner and mode.
+RUN mkdir -p /out/var/lib/hce && chmod 0700 /out/var/lib/hce
 
 # distroless/static has no shell and no package manager: the container health
 # check therefore uses the binary itself (hce healthcheck).
@@ -28,9 +31,11 @@ LABEL org.opencontainers.image.title="hce" \
       org.opencontainers.image.description="HCE: FHIR R4 server on PostgreSQL and Citus" \
       org.opencontainers.image.source="https://github.com/hce-fhir/hce"
 COPY --from=build /hce /hce
+COPY --from=build --chown=65532:65532 /out/var/lib/hce /var/lib/hce
 # Listen on every interface inside the container; the database comes from
 # HCE_DATABASE_URL (the embedded PostgreSQL is not available in this image).
 ENV HCE_ADDR=0.0.0.0:8080
+ENV HCE_DATA_DIR=/var/lib/hce
 EXPOSE 8080
 # 65532 is the nonroot user of the distroless base.
 USER 65532:65532

@@ -6,8 +6,11 @@ export PATH := /usr/local/go/bin:$(PATH)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hce ./cmd/hce
 
+# Serves with authentication on; the server's own key (in ./.hce) signs tokens.
 run: build
-	./bin/hce serve
+	@echo 'Get a token:  TOKEN=$$(./bin/hce token --scope "system/*.cruds")'
+	@echo 'Then:         curl -H "Authorization: Bearer $$TOKEN" http://127.0.0.1:8080/fhir/Patient'
+	./bin/hce serve --auth=on
 
 vet:
 	$(GO) vet ./...
@@ -32,6 +35,8 @@ fuzz:
 	$(GO) test ./load -run '^$$' -fuzz '^FuzzChunker$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./fhir/rest -run '^$$' -fuzz '^FuzzHeaders$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./auth -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

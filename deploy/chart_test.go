@@ -471,7 +471,21 @@ func checkPDBs(t *testing.T, r *rendering, _ chartCase) {
 }
 
 func checkPasswordRefs(t *testing.T, r *rendering, tc chartCase) {
-	secrets := objects[*corev1.Secret](r)
+	var secrets []*corev1.Secret
+	tokenKeys := 0
+	for _, s := range objects[*corev1.Secret](r) {
+		if strings.HasSuffix(s.Name, "-token-key") {
+			tokenKeys++ // the server's own token signing key, checked below
+			if _, ok := s.Data["token-key.pem"]; !ok && s.StringData["token-key.pem"] == "" {
+				t.Errorf("secret %s has no token-key.pem", s.Name)
+			}
+			continue
+		}
+		secrets = append(secrets, s)
+	}
+	if tokenKeys != 1 {
+		t.Errorf("%d token key secrets, want 1", tokenKeys)
+	}
 	if tc.secretName == "demo-hce-db" {
 		if len(secrets) != 1 || secrets[0].Name != tc.secretName {
 			t.Fatalf("want the generated secret %s, got %d secrets", tc.secretName, len(secrets))

@@ -22,6 +22,10 @@ type (
 			Description string `json:"description"`
 			Schema      string `json:"schema"`
 		} `json:"info"`
+		Auth *struct {
+			Type   string       `json:"type"`
+			Bearer []pmVariable `json:"bearer"`
+		} `json:"auth"`
 		Item     []pmItem     `json:"item"`
 		Event    []pmEvent    `json:"event"`
 		Variable []pmVariable `json:"variable"`
@@ -154,6 +158,13 @@ func TestPostmanCollection(t *testing.T) {
 		return v.Key == "baseUrl" && strings.HasSuffix(v.Value, "/fhir")
 	}) {
 		t.Errorf("no collection variable baseUrl with a FHIR base default")
+	}
+	// Every request inherits the collection's bearer token, which run.sh
+	// mints with the server's own key (the server runs with auth on).
+	if c.Auth == nil || c.Auth.Type != "bearer" || !slices.ContainsFunc(c.Auth.Bearer, func(v pmVariable) bool {
+		return v.Key == "token" && v.Value == "{{token}}"
+	}) {
+		t.Errorf("the collection does not authenticate with bearer {{token}}")
 	}
 	reqs := requests(c.Item)
 

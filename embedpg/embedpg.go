@@ -1,6 +1,6 @@
 // Package embedpg runs a private PostgreSQL server inside a data directory:
-// it initialises the cluster once, starts it on a free loopback port, and
-// stops it again. It is what `hce serve` uses when no database URL is given,
+// it initialises the cluster once, starts it listening only on a Unix socket
+// in a directory of mode 0700 (no TCP), and stops it again. It is what `hce serve` uses when no database URL is given,
 // and what the tests use when HCE_TEST_DATABASE_URL is unset.
 //
 // PostgreSQL refuses to run as root, so when the process is root the server
@@ -13,7 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -38,13 +38,14 @@ type Server struct {
 	cluster string // the PostgreSQL cluster: dir/pg, or where the link dir/pg points
 	bin     string // directory of initdb, pg_ctl, postgres
 	port    int
+	socket  string // directory of the Unix socket
 	cred    *syscall.Credential
 	lock    *os.File
 	stderr  func(string)
 }
 
 // Start locks dir, initialises a cluster in dir/pg when there is none, starts
-// it on a free loopback port and makes sure the hce database exists. logf,
+// it on its private Unix socket and makes sure the hce database exists. logf,
 // when not nil, receives progress lines.
 func Start(ctx context.Context, dir string, logf func(string)) (*Server, error) {
 	if logf == nil {
@@ -88,11 +89,15 @@ func Start(ctx context.Context, dir string, logf func(string)) (*Server, error) 
 		logf("stopping a PostgreSQL left running by an earlier hce")
 		_ = s.run(ctx, "pg_ctl", "stop", "-D", s.pgdata(), "-m", "fast", "-w")
 	}
-	if s.port, err = freePort(); err != nil {
+	// No TCP at all: the server listens on a Unix socket in a directory of
+	// mode 0700 that only its owner (and root) can enter, so no other local
+	// user can reach it, trust authentication notwithstanding.
+	s.port = socketPort
+	if s.socket, err = s.socketDir(); err != nil {
 		return nil, err
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories='' -c max_connections=200 -c shared_buffers=256MB", s.port)
-	logf(fmt.Sprintf("starting PostgreSQL in %s on 127.0.0.1:%d", s.pgdata(), s.port))
+	opts := fmt.Sprintf("-c listen_addresses='' -c port=%d -c unix_socket_directories='%s' -c unix_socket_permissions=0700 -c max_connections=200 -c shared_buffers=256MB", s.port, s.socket)
+	logf(fmt.Sprintf("starting PostgreSQL in %s on the Unix socket in %s", s.pgdata(), s.socket))
 	if err := s.run(ctx, "pg_ctl", "start", "-D", s.pgdata(), "-w", "-t", "60", "-l", filepath.Join(s.pgdata(), "postgresql.log"), "-o", opts); err != nil {
 		return nil, fmt.Errorf("embedpg: start (see %s): %w", filepath.Join(s.pgdata(), "postgresql.log"), err)
 	}
@@ -111,7 +116,39 @@ func (s *Server) URL() string { return s.urlFor(Database) }
 func (s *Server) AdminURL() string { return s.urlFor("postgres") }
 
 func (s *Server) urlFor(db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
+	return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", db, url.QueryEscape(s.socket), s.port)
+}
+
+// socketPort names the socket file (.s.PGSQL.5432); as the directory is
+// private, every embedded server can use the same number.
+const socketPort = 5432
+
+// maxSocketPath is the longest Unix socket path PostgreSQL accepts.
+const maxSocketPath = 107
+
+// socketDir is where the server's socket lives: the cluster directory
+// (mode 0700, the server's own), or, when that path is too long for a
+// socket, a private directory of mode 0700 under the temporary directory
+// named after the cluster.
+func (s *Server) socketDir() (string, error) {
+	name := fmt.Sprintf("/.s.PGSQL.%d", socketPort)
+	if len(s.pgdata())+len(name) <= maxSocketPath {
+		return s.pgdata(), nil
+	}
+	sum := sha256.Sum256([]byte(s.pgdata()))
+	dir := filepath.Join(os.TempDir(), "hce-pg-"+hex.EncodeToString(sum[:8]))
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("embedpg: socket dir: %w", err)
+	}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		return "", fmt.Errorf("embedpg: socket dir %s is not a private directory", dir)
+	}
+	if s.cred != nil {
+		if err := os.Lchown(dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+			return "", fmt.Errorf("embedpg: socket dir: %w", err)
+		}
+	}
+	return dir, nil
 }
 
 // Stop shuts PostgreSQL down (fast mode: open transactions roll back, data
@@ -305,15 +342,6 @@ func postgresCredential() (*syscall.Credential, error) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("embedpg: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // WaitReady polls the server until it accepts connections or ctx ends.

@@ -37,6 +37,23 @@ func TestStartStopRestart(t *testing.T) {
 	}
 	exec(srv.URL(), `CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)`)
 
+	// Only a Unix socket in a private directory: no TCP listener at all.
+	if fi, err := os.Stat(srv.socket); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("socket dir %s: %v, %v; want mode 0700", srv.socket, fi, err)
+	}
+	if strings.Contains(srv.URL(), "127.0.0.1") || strings.Contains(srv.URL(), "localhost") {
+		t.Fatalf("URL %s reaches the server over TCP", srv.URL())
+	}
+	var listen string
+	conn, err := pgx.Connect(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, `SHOW listen_addresses`).Scan(&listen); err != nil || listen != "" {
+		t.Fatalf("listen_addresses %q, %v; want none", listen, err)
+	}
+	conn.Close(ctx)
+
 	if _, err := Start(ctx, dir, nil); !errors.Is(err, ErrInUse) {
 		t.Errorf("second Start on a locked dir: %v, want ErrInUse", err)
 	}
@@ -49,7 +66,7 @@ func TestStartStopRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Stop(ctx)
-	conn, err := pgx.Connect(ctx, srv.URL())
+	conn, err = pgx.Connect(ctx, srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,8 @@ type Options struct {
 	// connections open. It should have no overall timeout: a large
 	// transaction can take minutes.
 	Client *http.Client
+	// Token is the bearer token sent with every request, if any.
+	Token string
 	// Stdin is read when a path is StdinPath.
 	Stdin io.Reader
 	// Progress receives the progress report and the summary; nil is silent.
@@ -415,6 +417,9 @@ func (r *runner) post(ctx context.Context, body io.Reader, length int64, content
 	req.Header.Set("Accept", mimeFHIRJSON)
 	// The loader counts entries; it has no use for the resources echoed back.
 	req.Header.Set("Prefer", "return=minimal")
+	if r.opt.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.opt.Token)
+	}
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return nil, err

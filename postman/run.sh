@@ -38,7 +38,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$root/bin/hce" serve --addr "127.0.0.1:$port" --data-dir "$data/pg" >"$log" 2>&1 &
+# Authentication on, as in a deployment: the collection sends a token minted
+# with the server's own key (collection-level bearer auth, {{token}}).
+token="$("$root/bin/hce" token --data-dir "$data/pg" --scope 'system/*.cruds' --ttl 1h)"
+"$root/bin/hce" serve --addr "127.0.0.1:$port" --data-dir "$data/pg" --auth=on >"$log" 2>&1 &
 pid=$!
 
 ready=""
@@ -64,6 +67,7 @@ cd "$here"
 status=0
 npx --no-install newman run hce.postman_collection.json \
   --env-var "baseUrl=$base" --global-var "baseUrl=$base" \
+  --env-var "token=$token" --global-var "token=$token" \
   --color off "$@" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "run.sh: newman failed; server log:" >&2

@@ -1,16 +1,9 @@
 package store
 
 import (
-	"sync"
-
 	"github.com/hce-fhir/hce/fhir"
-	"github.com/hce-fhir/hce/fhir/spec"
-	"github.com/hce-fhir/hce/search/fhirpath"
+	"github.com/hce-fhir/hce/search/extract"
 )
-
-// compartmentExprs caches, per resource type, the compiled expressions of the
-// search parameters that place the type in the Patient compartment.
-var compartmentExprs sync.Map // string -> []*fhirpath.Expr
 
 // placement is where a resource's rows live.
 type placement struct {
@@ -58,25 +51,10 @@ func NewID(r *fhir.Resource) string {
 	return fhir.RandomID()
 }
 
-// compartmentPatients returns the distinct ids of the Patients whose
-// compartments hold r through a reference, in the order of the
-// compartment's parameters.
+// compartmentPatients returns the ids of the Patients whose compartments
+// hold r through a reference, in the order of the compartment's parameters.
 func compartmentPatients(r *fhir.Resource) []string {
-	var out []string
-	for _, e := range compartmentExpressions(r.Type) {
-		nodes, err := e.Eval(r.Content)
-		if err != nil {
-			continue
-		}
-		for _, n := range nodes {
-			m, _ := n.Value.(map[string]any)
-			ref, _ := m["reference"].(string)
-			if typ, id, ok := fhir.SplitReference(ref); ok && typ == "Patient" && !contains(out, id) {
-				out = append(out, id)
-			}
-		}
-	}
-	return out
+	return extract.CompartmentPatients(r.Type, r.Content)
 }
 
 func contains(list []string, s string) bool {
@@ -86,24 +64,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func compartmentExpressions(typ string) []*fhirpath.Expr {
-	if v, ok := compartmentExprs.Load(typ); ok {
-		return v.([]*fhirpath.Expr)
-	}
-	var exprs []*fhirpath.Expr
-	for _, code := range spec.PatientCompartment(typ) {
-		p, ok := spec.Param(typ, code)
-		if !ok {
-			continue
-		}
-		// Every compartment expression is within the evaluator's subset; one
-		// that is not simply cannot place a resource.
-		if e, err := fhirpath.Compile(p.Expression); err == nil {
-			exprs = append(exprs, e)
-		}
-	}
-	compartmentExprs.Store(typ, exprs)
-	return exprs
 }

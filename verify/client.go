@@ -16,9 +16,10 @@ import (
 
 // client speaks to one HCE server over HTTP.
 type client struct {
-	hc   *http.Client
-	base string // FHIR base, no trailing slash
-	root string // server root: the operations endpoints
+	hc    *http.Client
+	base  string // FHIR base, no trailing slash
+	root  string // server root: the operations endpoints
+	token string // bearer token, if any
 }
 
 // reply is an HTTP response read to the end.
@@ -72,6 +73,9 @@ func (c *client) do(ctx context.Context, method, target string, body any) (*repl
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/fhir+json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}

@@ -74,6 +74,10 @@ type Config struct {
 	// checked for reachability, and the failover test knows which patient
 	// lives on which worker. Without it those are reported as not measured.
 	DatabaseURL string
+	// Token is the bearer token sent with every request; the checks need a
+	// scope that reads and writes every type and opens /admin/*, such as
+	// system/*.cruds.
+	Token string
 	// Level is how far to go.
 	Level Level
 	// StopWorkerCmd and StartWorkerCmd are shell commands (run with sh -c)

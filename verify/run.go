@@ -44,9 +44,10 @@ func Run(ctx context.Context, cfg Config, logf func(format string, args ...any))
 		logf: logf,
 		rep:  &Report{Target: cfg.BaseURL, Level: cfg.Level, Started: time.Now()},
 		c: &client{
-			hc:   &http.Client{Timeout: 2 * time.Minute, Transport: transport()},
-			base: cfg.BaseURL,
-			root: cfg.rootURL(),
+			hc:    &http.Client{Timeout: 2 * time.Minute, Transport: transport()},
+			base:  cfg.BaseURL,
+			root:  cfg.rootURL(),
+			token: cfg.Token,
 		},
 	}
 	defer func() { v.rep.Elapsed = time.Since(v.rep.Started) }()

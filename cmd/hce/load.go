@@ -16,6 +16,7 @@ func loadCmd(ctx context.Context, args []string, stdin io.Reader, stderr io.Writ
 	opt := load.Options{Stdin: stdin, Progress: stderr}
 	fs.StringVar(&opt.URL, "url", load.DefaultURL, "FHIR base URL of the server (env HCE_URL)")
 	fs.IntVar(&opt.Concurrency, "c", load.DefaultConcurrency, "transaction Bundles and NDJSON chunks in flight at once; batch Bundles go one at a time")
+	fs.StringVar(&opt.Token, "token", "", "bearer token, e.g. from hce token --scope 'system/*.cruds' (env HCE_TOKEN)")
 	fs.BoolVar(&opt.Continue, "continue", false, "go on after a failure and list every failure at the end")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: hce load [--url BASE] [-c N] [--continue] FILE|DIR|- ...

@@ -6,6 +6,7 @@
 //	hce cluster status|register|rebalance   inspect and grow a Citus cluster
 //	hce verify [--level basic|complete|ha] [--report FILE.md]   check a deployment
 //	hce healthcheck [--url URL]      exit 0 when the server's /healthz answers 200
+//	hce token --scope S [--patient ID]   mint a bearer token with the server's own key
 //
 // Every flag has an environment twin (--addr and HCE_ADDR).
 package main
@@ -33,6 +34,7 @@ commands:
   cluster rebalance          move shards onto new workers and show progress
   verify [--level basic|complete|ha] [--report FILE.md]   check a deployment and write a report
   healthcheck                exit 0 when the server at --url answers /healthz
+  token --scope S [--patient ID] [--ttl 1h]   mint a bearer token with the server's own key
   version                    print the version
 
 Run 'hce <command> -h' for a command's flags.
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrateCmd(ctx, args[1:], stdout, stderr)
 	case "load":
 		err = loadCmd(ctx, args[1:], os.Stdin, stderr)
+	case "token":
+		err = tokenCmd(ctx, args[1:], stdout, stderr)
 	case "verify":
 		err = verifyCmd(ctx, args[1:], stdout, stderr)
 	case "cluster":

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hce-fhir/hce/audit"
+	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/store"
 	"github.com/labstack/echo/v4"
@@ -24,6 +26,10 @@ type serveFlags struct {
 	migrate bool
 	db      dbFlags
 	opt     rest.Options
+	auth    authFlags
+	tls     tlsFlags
+	audit   bool
+	cors    string
 }
 
 func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
@@ -36,11 +42,19 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&f.opt.DefaultCount, "default-count", 50, "page size when _count is absent (env HCE_DEFAULT_COUNT)")
 	fs.IntVar(&f.opt.MaxCount, "max-count", 1000, "largest page size (env HCE_MAX_COUNT)")
 	fs.BoolVar(&f.opt.DeleteMultiple, "delete-multiple", false, "let a conditional delete remove every match instead of answering 412 (env HCE_DELETE_MULTIPLE)")
+	f.auth.register(fs)
+	f.tls.register(fs)
+	fs.BoolVar(&f.audit, "audit", true, "record every interaction as an AuditEvent (env HCE_AUDIT)")
+	fs.StringVar(&f.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API, * for any; empty disables CORS (env HCE_CORS_ORIGINS)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	log := newLogger(stderr)
 	slog.SetDefault(log)
+	if err := f.auth.setup(ctx, f.addr, f.db.dataDir, &f.opt, log); err != nil {
+		return err
+	}
+	f.opt.CORSOrigins = splitList(f.cors)
 
 	shutdownTracing, err := setupTracing(ctx)
 	if err != nil {
@@ -62,7 +76,16 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f.opt.Version = version
-	e := newServer(store.New(db.pool), f.opt, reg, log)
+	st := store.New(db.pool)
+	var auditor *audit.Writer
+	if f.audit {
+		auditor = audit.NewWriter(func(ctx context.Context, rs []*fhir.Resource) error {
+			_, err := st.Load(ctx, rs)
+			return err
+		}, audit.Options{Log: log})
+		f.opt.Audit = auditor
+	}
+	e := newServer(st, f.opt, reg, log)
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -70,8 +93,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving FHIR R4", "url", "http://"+ln.Addr().String()+"/fhir", "embedded", db.embedded != nil)
+	go func() { errc <- f.tls.serve(srv, ln) }()
+	log.Info("serving FHIR R4", "url", f.tls.scheme()+"://"+ln.Addr().String()+"/fhir", "embedded", db.embedded != nil,
+		"auth", f.opt.Auth != nil, "audit", f.audit)
 
 	select {
 	case err := <-errc:
@@ -83,6 +107,12 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if auditor != nil {
+		// Every answered request's AuditEvent is stored before the database goes.
+		if err := auditor.Close(sctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

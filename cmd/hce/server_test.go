@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,9 +13,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/hce-fhir/hce/auth"
 	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/store"
@@ -25,20 +30,57 @@ func TestMain(m *testing.M) { os.Exit(testdb.Main(m)) }
 // that the suite can run again on a shared database (HCE_TEST_DATABASE_URL).
 var uniq = strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
 
-// testServer starts HCE over real HTTP on the test database.
+// testServer starts HCE over real HTTP on the test database, with
+// authentication on: the server accepts tokens of a key made for the test
+// binary, and the client sends one with system/*.cruds. So do hce load and
+// hce verify run by the test, through HCE_TOKEN.
 func testServer(t *testing.T, opt rest.Options) *client {
 	t.Helper()
 	pool := testdb.Pool(t, store.MigrateUp)
+	iss := testIssuer(t)
+	if opt.Auth == nil {
+		opt.Auth = iss.Verifier()
+	}
+	token, err := iss.Mint(auth.TokenRequest{Scope: "system/*.cruds", TTL: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HCE_TOKEN", token)
 	e := newServer(store.New(pool), opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &client{t: t, base: srv.URL}
+	return &client{t: t, base: srv.URL, token: token}
+}
+
+var (
+	issuerOnce sync.Once
+	issuer     *auth.Issuer
+	issuerErr  error
+)
+
+// testIssuer is the token issuer of the test binary, with a key generated
+// for it.
+func testIssuer(t *testing.T) *auth.Issuer {
+	t.Helper()
+	issuerOnce.Do(func() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			issuerErr = err
+			return
+		}
+		issuer, issuerErr = auth.NewIssuer(key, "")
+	})
+	if issuerErr != nil {
+		t.Fatal(issuerErr)
+	}
+	return issuer
 }
 
 // client is a small FHIR client for the tests.
 type client struct {
-	t    *testing.T
-	base string
+	t     *testing.T
+	base  string
+	token string // bearer token sent with every request, if any
 }
 
 // response is a decoded HTTP response.
@@ -73,6 +115,9 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if headers[i+1] == "" {

@@ -114,6 +114,7 @@ func TestSynthea(t *testing.T) {
 	postBundle := func(t *testing.T, path string) []byte {
 		req, _ := http.NewRequest("POST", c.base+"/fhir", bytes.NewReader(readGzip(t, path)))
 		req.Header.Set("Content-Type", "application/fhir+json")
+		req.Header.Set("Authorization", "Bearer "+c.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Error(err)

@@ -16,6 +16,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("verify", stderr)
 	cfg := verify.Config{}
 	fs.StringVar(&cfg.BaseURL, "url", verify.DefaultURL, "FHIR base URL of the server; its root serves /healthz and /admin/cluster (env HCE_URL)")
+	fs.StringVar(&cfg.Token, "token", "", "bearer token with system/*.cruds, e.g. from hce token (env HCE_TOKEN)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "Citus coordinator URL: measures the spread of the test set per worker and tells the failover test where patients live (env HCE_DATABASE_URL)")
 	fs.Var(&cfg.Level, "level", "how far to go: `basic`, complete or ha (env HCE_LEVEL)")
 	report := fs.String("report", "", "write the Markdown report to this file; standard output when empty (env HCE_REPORT)")

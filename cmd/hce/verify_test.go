@@ -156,7 +156,7 @@ var dataChecks = []string{"create test set", "search totals (_total=accurate)", 
 func TestVerifyComplete(t *testing.T) {
 	c := testServer(t, rest.Options{})
 	citus := clusterMode(t, c) == "citus"
-	rep := verify.Run(context.Background(), verify.Config{BaseURL: c.base + "/fhir", DatabaseURL: testdb.URL(t), Level: verify.Complete}, t.Logf)
+	rep := verify.Run(context.Background(), verify.Config{BaseURL: c.base + "/fhir", DatabaseURL: testdb.URL(t), Level: verify.Complete, Token: c.token}, t.Logf)
 	if rep.RunID == "" {
 		t.Fatalf("no test set was made:\n%s", rep.Markdown())
 	}
@@ -276,7 +276,7 @@ func TestVerifyHA(t *testing.T) {
 	c := testServer(t, rest.Options{})
 	flag := filepath.Join(t.TempDir(), "worker-down")
 	base := outageProxy(t, c.base, flag)
-	cfg := verify.Config{BaseURL: base + "/fhir", Level: verify.HA, Patients: 20, PerPatient: 4, Timeout: 2 * time.Minute,
+	cfg := verify.Config{BaseURL: base + "/fhir", Level: verify.HA, Patients: 20, PerPatient: 4, Timeout: 2 * time.Minute, Token: c.token,
 		StopWorkerCmd: "touch '" + flag + "'", StartWorkerCmd: "sleep 0.3; rm -f '" + flag + "'"}
 	rep := verify.Run(context.Background(), cfg, t.Logf)
 	for _, name := range append(dataChecks, "reads before the stop", "stop worker (--stop-worker-cmd)",

@@ -50,6 +50,14 @@ func (h *Handler) capabilityStatement() map[string]any {
 		}
 		resources = append(resources, res)
 	}
+	rest := map[string]any{
+		"mode":        "server",
+		"resource":    resources,
+		"interaction": []map[string]string{{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}},
+	}
+	if sec := h.security(); sec != nil {
+		rest["security"] = sec
+	}
 	return map[string]any{
 		"resourceType": "CapabilityStatement",
 		"status":       "active",
@@ -60,11 +68,7 @@ func (h *Handler) capabilityStatement() map[string]any {
 		"fhirVersion":  "4.0.1",
 		"format":       []string{"json", mimeFHIRJSON, mimeJSON},
 		"patchFormat":  []string{mimeJSONPatch},
-		"rest": []map[string]any{{
-			"mode":        "server",
-			"resource":    resources,
-			"interaction": []map[string]string{{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}},
-		}},
+		"rest":         []map[string]any{rest},
 	}
 }
 

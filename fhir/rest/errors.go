@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/hce-fhir/hce/auth"
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/labstack/echo/v4"
 )
@@ -33,6 +35,13 @@ func status(err error) (int, []fhir.Issue) {
 	var si *statusIssues
 	if errors.As(err, &si) {
 		return si.status, si.issues
+	}
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		if errors.Is(ae, auth.ErrForbidden) {
+			return http.StatusForbidden, []fhir.Issue{{Severity: "error", Code: "forbidden", Diagnostics: ae.Reason}}
+		}
+		return http.StatusUnauthorized, []fhir.Issue{{Severity: "error", Code: "login", Diagnostics: ae.Reason}}
 	}
 	var ee *echo.HTTPError
 	if errors.As(err, &ee) {
@@ -97,5 +106,22 @@ func handleError(err error, c echo.Context) {
 	if code == http.StatusServiceUnavailable {
 		c.Response().Header().Set("Retry-After", "5")
 	}
+	if challenge := bearerChallenge(err); challenge != "" {
+		c.Response().Header().Set("WWW-Authenticate", challenge)
+	}
 	_ = writeJSON(c, code, fhir.NewOperationOutcome(issues...))
+}
+
+// bearerChallenge is the WWW-Authenticate header of an authentication or
+// scope failure (RFC 6750 section 3); "" for other errors.
+func bearerChallenge(err error) string {
+	var ae *auth.Error
+	if !errors.As(err, &ae) {
+		return ""
+	}
+	ch := `Bearer realm="hce"`
+	if ae.Code != "" {
+		ch += `, error="` + ae.Code + `", error_description="` + strings.ReplaceAll(ae.Reason, `"`, `'`) + `"`
+	}
+	return ch
 }

@@ -5,6 +5,7 @@ import (
 
 	"net/http"
 
+	"github.com/hce-fhir/hce/auth"
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/labstack/echo/v4"
 )
@@ -20,6 +21,17 @@ type Options struct {
 	// DeleteMultiple lets a conditional delete remove every match instead of
 	// answering 412 when several resources match.
 	DeleteMultiple bool
+	// Auth verifies bearer tokens; nil serves without authentication.
+	Auth Authenticator
+	// SMART describes the authorization server for
+	// /.well-known/smart-configuration and the CapabilityStatement; nil
+	// when there is none (authentication off, or the server's own issuer).
+	SMART *auth.Metadata
+	// Audit records every interaction; nil records none.
+	Audit Auditor
+	// CORSOrigins are the browser origins allowed to call the API ("*" for
+	// any); empty disables CORS.
+	CORSOrigins []string
 }
 
 // Handler serves the FHIR API over a Repository.

@@ -15,11 +15,16 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	e.HTTPErrorHandler = handleError
 	m := newMetrics(reg)
 	e.Use(m.middleware)
+	if len(h.opt.CORSOrigins) > 0 {
+		e.Use(cors(h.opt.CORSOrigins))
+	}
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{})))
-	e.GET("/admin/cluster", h.cluster)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{})), h.requireAdmin)
+	e.GET("/admin/cluster", h.cluster, h.requireAdmin)
+	e.GET("/.well-known/smart-configuration", h.smartConfiguration)
+	e.GET("/fhir/.well-known/smart-configuration", h.smartConfiguration)
 	h.fhirRoutes(e)
 
 	// Bundle entries are dispatched to a second router with the same FHIR
@@ -30,7 +35,8 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	h.fhirRoutes(h.inner)
 }
 
-// fhirRoutes installs the FHIR API under /fhir.
+// fhirRoutes installs the FHIR API under /fhir. Every route is audited and
+// authenticated; authorization is the Repository's (authorize.go).
 func (h *Handler) fhirRoutes(e *echo.Echo) {
 	// Middleware is attached per route, not to a group: a group's catch-all
 	// would turn 405 Method Not Allowed into 404.
@@ -41,7 +47,7 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 				c.Set(ctxInteraction, interaction)
 				return next(c)
 			}
-		})
+		}, h.audited, h.authenticate)
 	}
 	route(http.MethodGet, "/metadata", "capabilities", h.capabilities)
 	route(http.MethodPost, "", "batch/transaction", h.bundle)

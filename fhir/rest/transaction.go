@@ -28,13 +28,15 @@ type (
 	parsedResource struct{}
 )
 
-// repoOf returns the Repository a request works on: the transaction's when
-// the request is an entry of a transaction Bundle.
+// repoOf returns the Repository a request works on, guarded by the
+// request's scopes (authorize.go): the transaction's when the request is an
+// entry of a transaction Bundle.
 func (h *Handler) repoOf(c echo.Context) Repository {
-	if r, ok := c.Request().Context().Value(txRepo{}).(Repository); ok {
-		return r
+	ctx := c.Request().Context()
+	if r, ok := ctx.Value(txRepo{}).(Repository); ok {
+		return guard(ctx, r)
 	}
-	return h.repo
+	return guard(ctx, h.repo)
 }
 
 // entry is one Bundle.entry of a batch or transaction, as HCE processes it.
@@ -89,7 +91,7 @@ func (h *Handler) bundle(c echo.Context) error {
 		// Each entry of a batch succeeds or fails alone, in a savepoint of
 		// one transaction whose rows are written together at its commit (on
 		// Citus, one distributed commit rather than one per entry).
-		err = h.repo.Transaction(ctx, func(outer Repository) error {
+		err = h.repoOf(c).Transaction(ctx, func(outer Repository) error {
 			for _, e := range processingOrder(entries) {
 				h.batchEntry(ctx, outer, c, entries, e, responses)
 			}
@@ -100,11 +102,11 @@ func (h *Handler) bundle(c echo.Context) error {
 			// concurrent writer took): each entry again in a transaction of
 			// its own, so that a failure is its entry's alone.
 			for _, e := range processingOrder(entries) {
-				h.batchEntry(ctx, h.repo, c, entries, e, responses)
+				h.batchEntry(ctx, h.repoOf(c), c, entries, e, responses)
 			}
 		}
 	} else {
-		err = h.repo.Transaction(ctx, func(repo Repository) error {
+		err = h.repoOf(c).Transaction(ctx, func(repo Repository) error {
 			res := h.newResolver(repo, entries)
 			for _, e := range processingOrder(entries) {
 				if err := res.resolve(ctx, e); err != nil {
@@ -348,7 +350,7 @@ func (h *Handler) dispatch(ctx context.Context, repo Repository, c echo.Context,
 				Etag: v.ETag(), LastModified: fhir.FormatInstant(v.LastUpdated)}}, nil
 	}
 	var body []byte
-	rctx := context.WithValue(ctx, txRepo{}, repo)
+	rctx := context.WithValue(context.WithValue(ctx, txRepo{}, repo), entryIndex{}, e.index+1)
 	if e.resource != nil {
 		typ, _ := e.resource["resourceType"].(string)
 		id, _ := e.resource["id"].(string)

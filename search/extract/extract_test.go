@@ -196,4 +196,3 @@ func BenchmarkExtract(b *testing.B) {
 		Extract(r)
 	}
 }
-
