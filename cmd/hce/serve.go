@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/search"
 	"github.com/hce-fhir/hce/store"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -26,6 +28,32 @@ type serveFlags struct {
 	opt     rest.Options
 }
 
+// registerSearch declares the flags of the search limits.
+func (f *serveFlags) registerSearch(fs *flag.FlagSet) {
+	d := search.DefaultLimits
+	l := &f.opt.Limits
+	fs.IntVar(&l.Params, "max-params", d.Params, "most parameters in one search, each occurrence counted (env HCE_MAX_PARAMS)")
+	fs.IntVar(&l.Values, "max-or-values", d.Values, "most comma-separated values ORed in one parameter (env HCE_MAX_OR_VALUES)")
+	fs.IntVar(&l.SortKeys, "max-sort-keys", d.SortKeys, "most _sort keys (env HCE_MAX_SORT_KEYS)")
+	fs.IntVar(&l.ChainDepth, "max-chain-depth", d.ChainDepth, "most chained references in one parameter, as in subject:Patient.organization.name (env HCE_MAX_CHAIN_DEPTH)")
+	fs.IntVar(&l.HasDepth, "max-has-depth", d.HasDepth, "most nested _has in one parameter (env HCE_MAX_HAS_DEPTH)")
+	fs.IntVar(&l.Includes, "max-includes", d.Includes, "most _include and _revinclude values in one search (env HCE_MAX_INCLUDES)")
+	fs.IntVar(&l.Iterate, "max-iterate", d.Iterate, "most of them with :iterate (env HCE_MAX_ITERATE)")
+}
+
+// check rejects contradictory search settings.
+func (f *serveFlags) check() error {
+	l := f.opt.Limits
+	for name, v := range map[string]int{"max-params": l.Params, "max-or-values": l.Values, "max-sort-keys": l.SortKeys,
+		"max-chain-depth": l.ChainDepth, "max-has-depth": l.HasDepth, "max-includes": l.Includes, "max-iterate": l.Iterate,
+		"max-count": f.opt.MaxCount, "default-count": f.opt.DefaultCount} {
+		if v < 0 {
+			return fmt.Errorf("--%s must not be negative", name)
+		}
+	}
+	return nil
+}
+
 func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	var f serveFlags
@@ -36,7 +64,11 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&f.opt.DefaultCount, "default-count", 50, "page size when _count is absent (env HCE_DEFAULT_COUNT)")
 	fs.IntVar(&f.opt.MaxCount, "max-count", 1000, "largest page size (env HCE_MAX_COUNT)")
 	fs.BoolVar(&f.opt.DeleteMultiple, "delete-multiple", false, "let a conditional delete remove every match instead of answering 412 (env HCE_DELETE_MULTIPLE)")
+	f.registerSearch(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
 		return err
 	}
 	log := newLogger(stderr)

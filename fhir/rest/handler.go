@@ -1,11 +1,11 @@
 package rest
 
 import (
+	"net/http"
 	"strings"
 
-	"net/http"
-
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/search"
 	"github.com/labstack/echo/v4"
 )
 
@@ -20,6 +20,10 @@ type Options struct {
 	// DeleteMultiple lets a conditional delete remove every match instead of
 	// answering 412 when several resources match.
 	DeleteMultiple bool
+	// Limits bound the cost of one search, in GET and POST _search, the
+	// criteria of conditional interactions and conditional references;
+	// zero fields take search.DefaultLimits.
+	Limits search.Limits
 }
 
 // Handler serves the FHIR API over a Repository.
@@ -31,7 +35,7 @@ type Handler struct {
 }
 
 // NewHandler returns a Handler; zero options get defaults (64 MiB bodies,
-// pages of 50 up to 1,000).
+// pages of 50 up to 1,000, search.DefaultLimits).
 func NewHandler(repo Repository, ops Operations, opt Options) *Handler {
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 64 << 20
@@ -45,6 +49,7 @@ func NewHandler(repo Repository, ops Operations, opt Options) *Handler {
 	if opt.Version == "" {
 		opt.Version = "dev"
 	}
+	opt.Limits = opt.Limits.Or(search.DefaultLimits)
 	return &Handler{repo: repo, ops: ops, opt: opt}
 }
 

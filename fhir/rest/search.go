@@ -79,8 +79,7 @@ func (h *Handler) search(c echo.Context, typ, patient string) error {
 	if err != nil {
 		return err
 	}
-	q, err := search.Parse(typ, params, search.Options{DefaultCount: h.opt.DefaultCount, MaxCount: h.opt.MaxCount,
-		Strict: preferHandling(c.Request()) == "strict"})
+	q, err := search.Parse(typ, params, h.searchOptions(preferHandling(c.Request()) == "strict"))
 	if err != nil {
 		return err
 	}
@@ -113,6 +112,12 @@ func (h *Handler) search(c echo.Context, typ, patient string) error {
 		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: oo, Search: &fhir.BundleSearch{Mode: "outcome"}})
 	}
 	return writeJSON(c, http.StatusOK, b)
+}
+
+// searchOptions are the parse options of every search: page sizes and
+// limits.
+func (h *Handler) searchOptions(strict bool) search.Options {
+	return search.Options{DefaultCount: h.opt.DefaultCount, MaxCount: h.opt.MaxCount, Limits: h.opt.Limits, Strict: strict}
 }
 
 func (h *Handler) searchEntry(base string, v *fhir.Version, mode string, q *search.Query) fhir.BundleEntry {

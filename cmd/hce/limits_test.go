@@ -1,0 +1,84 @@
+package main
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/search"
+)
+
+// TestSearchLimits checks every search limit over HTTP, just at and just
+// over it, with small configured limits: at the limit the search answers
+// 200; over it, 400 with a too-costly OperationOutcome naming the
+// parameter and the limit, by GET, by POST _search, and in the criteria
+// of conditional interactions and of a transaction's conditional
+// references.
+func TestSearchLimits(t *testing.T) {
+	c := testServer(t, rest.Options{MaxCount: 10, Limits: search.Limits{
+		Params: 3, Values: 3, SortKeys: 2, ChainDepth: 1, HasDepth: 1, Includes: 2, Iterate: 1}})
+	tests := []struct {
+		name       string
+		at, over   string // Patient searches
+		expr, says string // the parameter named, and the limit stated
+		criteria   bool   // also valid as conditional criteria
+	}{
+		{"parameters", "family=a&family=b&gender=male", "family=a&family=b&family=c&gender=male", "family", "at most 3", true},
+		{"OR values", "family=a,b,c", "family=a,b,c,d", "family", "at most 3", true},
+		{"sort keys", "_sort=family,given", "_sort=family,given,birthdate", "_sort", "at most 2", false},
+		{"chain depth", "organization.name=x", "organization.partof.name=x", "organization.partof.name", "at most 1", true},
+		{"_has depth", "_has:Observation:patient:code=x", "_has:Observation:patient:_has:AuditEvent:entity:agent=u", "_has:Observation:patient:_has:AuditEvent:entity:agent", "at most 1", true},
+		{"includes", "_include=Patient:organization&_revinclude=Observation:patient", "_include=Patient:organization&_include=Patient:general-practitioner&_revinclude=Observation:patient", "_revinclude", "at most 2", false},
+		{"iterate", "_include:iterate=Patient:organization", "_include:iterate=Patient:organization&_include:iterate=Organization:partof", "_include:iterate", "at most 1", false},
+	}
+	form := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	tooCostly := func(t *testing.T, r *response, expr, says string) {
+		t.Helper()
+		r.must(t, 400).outcome(t, `"too-costly"`, `"`+expr+`"`, says)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c.do("GET", "/fhir/Patient?"+tt.at, nil).must(t, 200)
+			tooCostly(t, c.do("GET", "/fhir/Patient?"+tt.over, nil), tt.expr, tt.says)
+			c.do("POST", "/fhir/Patient/_search", tt.at, form...).must(t, 200)
+			tooCostly(t, c.do("POST", "/fhir/Patient/_search", tt.over, form...), tt.expr, tt.says)
+			// A query string and a form body count together.
+			first, rest, _ := strings.Cut(tt.over, "&")
+			if rest != "" {
+				tooCostly(t, c.do("POST", "/fhir/Patient/_search?"+first, rest, form...), tt.expr, tt.says)
+			}
+			if !tt.criteria {
+				return
+			}
+			p := patient("Limits" + uniq)
+			c.do("POST", "/fhir/Patient", p, "If-None-Exist", tt.at).must(t, 201)
+			tooCostly(t, c.do("POST", "/fhir/Patient", p, "If-None-Exist", tt.over), tt.expr, tt.says)
+			tooCostly(t, c.do("PUT", "/fhir/Patient?"+tt.over, p), tt.expr, tt.says)
+			tooCostly(t, c.do("DELETE", "/fhir/Patient?"+tt.over, nil), tt.expr, tt.says)
+			obs := observation("Patient?" + tt.over)
+			tx := bundleOf("transaction", post("urn:uuid:1", obs))
+			tooCostly(t, c.do("POST", "/fhir", tx), tt.expr, tt.says)
+			tx = bundleOf("transaction", post("urn:uuid:2", p, "ifNoneExist", tt.over))
+			tooCostly(t, c.do("POST", "/fhir", tx), tt.expr, tt.says)
+		})
+	}
+	t.Run("_count over the maximum", func(t *testing.T) {
+		r := c.do("GET", "/fhir/Patient?_count=11", nil).must(t, 200)
+		if !strings.Contains(string(r.raw), "maximum page size") {
+			t.Errorf("no warning that _count was lowered: %s", r.raw)
+		}
+		c.do("GET", "/fhir/Patient?_count=10", nil, "Prefer", "handling=strict").must(t, 200)
+		tooCostly(t, c.do("GET", "/fhir/Patient?_count=11", nil, "Prefer", "handling=strict"), "_count", "maximum page size 10")
+	})
+	t.Run("the default limits", func(t *testing.T) {
+		d := testServer(t, rest.Options{})
+		names := url.Values{"family": make([]string, 100)}
+		for i := range names["family"] {
+			names["family"][i] = "f"
+		}
+		d.do("GET", "/fhir/Patient?"+names.Encode(), nil).must(t, 200)
+		names.Add("family", "f")
+		tooCostly(t, d.do("GET", "/fhir/Patient?"+names.Encode(), nil), "family", "the search has 101 parameters; at most 100 are allowed (family is given 101 times)")
+	})
+}
