@@ -28,7 +28,7 @@ type serveFlags struct {
 	opt     rest.Options
 }
 
-// registerSearch declares the flags of the search limits.
+// registerSearch declares the flags of the search limits and budgets.
 func (f *serveFlags) registerSearch(fs *flag.FlagSet) {
 	d := search.DefaultLimits
 	l := &f.opt.Limits
@@ -39,6 +39,8 @@ func (f *serveFlags) registerSearch(fs *flag.FlagSet) {
 	fs.IntVar(&l.HasDepth, "max-has-depth", d.HasDepth, "most nested _has in one parameter (env HCE_MAX_HAS_DEPTH)")
 	fs.IntVar(&l.Includes, "max-includes", d.Includes, "most _include and _revinclude values in one search (env HCE_MAX_INCLUDES)")
 	fs.IntVar(&l.Iterate, "max-iterate", d.Iterate, "most of them with :iterate (env HCE_MAX_ITERATE)")
+	fs.DurationVar(&f.opt.SearchTimeout, "search-timeout", 10*time.Second, "time budget of one search, waiting for a search slot included; shorter than --statement-timeout (env HCE_SEARCH_TIMEOUT)")
+	fs.IntVar(&f.opt.SearchConcurrency, "search-concurrency", 0, "searches that run at once; 0 leaves a quarter of --pool-size, at least 2 connections, to reads and writes (env HCE_SEARCH_CONCURRENCY)")
 }
 
 // check rejects contradictory search settings.
@@ -46,12 +48,28 @@ func (f *serveFlags) check() error {
 	l := f.opt.Limits
 	for name, v := range map[string]int{"max-params": l.Params, "max-or-values": l.Values, "max-sort-keys": l.SortKeys,
 		"max-chain-depth": l.ChainDepth, "max-has-depth": l.HasDepth, "max-includes": l.Includes, "max-iterate": l.Iterate,
-		"max-count": f.opt.MaxCount, "default-count": f.opt.DefaultCount} {
+		"max-count": f.opt.MaxCount, "default-count": f.opt.DefaultCount, "pool-size": f.db.poolSize, "search-concurrency": f.opt.SearchConcurrency} {
 		if v < 0 {
 			return fmt.Errorf("--%s must not be negative", name)
 		}
 	}
+	if f.opt.SearchTimeout <= 0 {
+		return errors.New("--search-timeout must be positive")
+	}
+	if st := f.db.statementTimeout; st > 0 && f.opt.SearchTimeout >= st {
+		return fmt.Errorf("--search-timeout (%s) must be shorter than --statement-timeout (%s): the search budget, not the database, should end an expensive search", f.opt.SearchTimeout, st)
+	}
 	return nil
+}
+
+// searchConcurrency is the number of searches that may run at once on a
+// pool of poolSize connections: n when set, otherwise the pool less a
+// reserve for reads and writes of a quarter of it, at least 2 connections.
+func searchConcurrency(n, poolSize int) int {
+	if n > 0 {
+		return n
+	}
+	return max(1, poolSize-max(2, poolSize/4))
 }
 
 func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
@@ -94,6 +112,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f.opt.Version = version
+	f.opt.SearchConcurrency = searchConcurrency(f.opt.SearchConcurrency, int(db.pool.Config().MaxConns))
 	e := newServer(store.New(db.pool), f.opt, reg, log)
 
 	ln, err := net.Listen("tcp", f.addr)
@@ -103,7 +122,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving FHIR R4", "url", "http://"+ln.Addr().String()+"/fhir", "embedded", db.embedded != nil)
+	log.Info("serving FHIR R4", "url", "http://"+ln.Addr().String()+"/fhir", "embedded", db.embedded != nil,
+		"pool_size", db.pool.Config().MaxConns, "search_concurrency", f.opt.SearchConcurrency, "search_timeout", f.opt.SearchTimeout.String())
 
 	select {
 	case err := <-errc:

@@ -15,6 +15,7 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	e.HTTPErrorHandler = handleError
 	m := newMetrics(reg)
 	e.Use(m.middleware)
+	reg.MustRegister(h.budget.collectors()...)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -83,7 +84,11 @@ func (h *Handler) search(c echo.Context, typ, patient string) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.repoOf(c).Search(c.Request().Context(), q, patient)
+	var res *SearchResult
+	err = h.withinBudget(c, func(ctx context.Context) error {
+		res, err = h.repoOf(c).Search(ctx, q, patient)
+		return err
+	})
 	if err != nil {
 		return err
 	}
