@@ -61,5 +61,6 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	route(http.MethodGet, "/:type/:id/_history", "history-instance", h.historyInstance)
 	route(http.MethodGet, "/:type/:id/_history/:vid", "vread", h.vread)
 	route(http.MethodGet, "/:type/:id/$everything", "everything", h.everything)
+	route(http.MethodPost, "/:type/:id/$everything", "everything", h.everything)
 	route(http.MethodGet, "/:type/:id/:comp", "search-compartment", h.searchCompartment)
 }

@@ -191,60 +191,6 @@ func shape(content []byte, summary search.Summary, elements []string) json.RawMe
 	return b
 }
 
-// everything implements Patient/{id}/$everything
-// (https://hl7.org/fhir/R4/patient-operation-everything.html) with _since,
-// _type, _count and paging.
-func (h *Handler) everything(c echo.Context) error {
-	typ, err := resourceType(c)
-	if err != nil {
-		return err
-	}
-	if typ != "Patient" {
-		return fhir.Errorf(fhir.ErrNotFound, "not-supported", "$everything is supported on Patient only")
-	}
-	id, err := resourceID(c)
-	if err != nil {
-		return err
-	}
-	count, err := h.pageCount(c)
-	if err != nil {
-		return err
-	}
-	from, err := since(c)
-	if err != nil {
-		return err
-	}
-	var types []string
-	for _, t := range strings.Split(c.QueryParam("_type"), ",") {
-		if t = strings.TrimSpace(t); t == "" {
-			continue
-		}
-		if !fhir.IsResourceType(t) {
-			return fhir.Invalid("_type: unknown resource type "+t, "_type")
-		}
-		types = append(types, t)
-	}
-	after := c.QueryParam("_cursor")
-	versions, next, err := h.repoOf(c).Everything(c.Request().Context(), id, from, types, count, after)
-	if err != nil {
-		return err
-	}
-	base := baseURL(c)
-	self := base + strings.TrimPrefix(c.Request().URL.Path, "/fhir")
-	b := fhir.Bundle{ResourceType: "Bundle", ID: uuid.NewString(), Type: "searchset",
-		Link: []fhir.BundleLink{{Relation: "self", URL: withQuery(self, c.QueryParams())}}}
-	if next != "" {
-		p := c.QueryParams()
-		p.Set("_cursor", next)
-		b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: withQuery(self, p)})
-	}
-	for _, v := range versions {
-		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "/" + v.Ref(), Resource: json.RawMessage(v.Content),
-			Search: &fhir.BundleSearch{Mode: "match"}})
-	}
-	return writeJSON(c, http.StatusOK, b)
-}
-
 // withQuery appends a query string, if any, to a URL.
 func withQuery(u string, q url.Values) string {
 	if len(q) == 0 {
