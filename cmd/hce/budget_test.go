@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -272,4 +273,69 @@ func TestSearchConcurrency(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { return c.gauge(t, "hce_searches_running")+c.gauge(t, "hce_searches_waiting") == 0 }) {
 		t.Errorf("searches still hold or wait for a slot after their clients went away")
 	}
+}
+
+// BenchmarkReadWithExpensiveSearches measures GET /fhir/Patient/{id} at one
+// client while 8 expensive searches (slowSearch, one after the other on
+// each of 8 clients) are in flight: as `hce serve` runs by default on this
+// machine (--pool-size and its derived --search-concurrency), and, for
+// comparison, as before the search bound (pgx's default pool of
+// max(4, cores), no bound), where a read waits for a search to free a
+// connection. The latencies are reported (p50-ms, p99-ms), not asserted;
+// the unbounded case takes seconds per read, so run it with few, e.g.
+// -bench 'ReadWithExpensiveSearches/unbounded' -benchtime 10x.
+func BenchmarkReadWithExpensiveSearches(b *testing.B) {
+	const searches = 8
+	pool := defaultPoolSize()
+	for _, cfg := range []struct {
+		name        string
+		pool, slots int
+	}{
+		{fmt.Sprintf("bounded/pool=%d/slots=%d", pool, searchConcurrency(0, pool)), pool, searchConcurrency(0, pool)},
+		{fmt.Sprintf("unbounded/pool=%d", max(4, runtime.NumCPU())), max(4, runtime.NumCPU()), 0},
+	} {
+		read, stop := "", func() {} // set up once, on the first of the runs b.Run makes
+		b.Run(cfg.name, func(sb *testing.B) {
+			if read == "" {
+				read, stop = expensiveSearches(b, cfg.pool, cfg.slots, searches)
+			}
+			drive(sb, 1, func(hc *http.Client) (*http.Response, error) { return hc.Get(read) }, http.StatusOK)
+		})
+		stop()
+	}
+}
+
+// expensiveSearches starts a server with the given pool and search slots,
+// keeps n expensive searches in flight on it until stop is called, and
+// returns the URL of a Patient to read.
+func expensiveSearches(b *testing.B, pool, slots, n int) (read string, stop func()) {
+	c, admin := budgetServer(b, rest.Options{SearchTimeout: 5 * time.Minute, SearchConcurrency: slots}, pool)
+	path := slowSearch(b, c)
+	r := c.post(b, "/fhir/Patient", patient("Reader"+uniq))
+	if r.StatusCode != 201 {
+		b.Fatalf("create: %s", r.Status)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				c.get(ctx, path)
+			}
+		}()
+	}
+	stop = func() { cancel(); wg.Wait() }
+	inDB := min(n, pool)
+	if slots > 0 {
+		inDB = min(inDB, slots)
+	}
+	if !waitFor(time.Minute, func() bool {
+		return c.gauge(b, "hce_searches_running")+c.gauge(b, "hce_searches_waiting") == n && activeStatements(b, admin) >= inDB
+	}) {
+		stop()
+		b.Fatalf("the %d searches did not start", n)
+	}
+	return c.base + strings.Split(strings.TrimPrefix(r.Header.Get("Location"), c.base), "/_history")[0], stop
 }

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
+	"io"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/search"
@@ -81,4 +85,62 @@ func TestSearchLimits(t *testing.T) {
 		names.Add("family", "f")
 		tooCostly(t, d.do("GET", "/fhir/Patient?"+names.Encode(), nil), "family", "the search has 101 parameters; at most 100 are allowed (family is given 101 times)")
 	})
+}
+
+// TestServeSearchFlags checks that hce serve refuses contradictory search
+// settings, from flags and from their environment twins, before it opens
+// the database.
+func TestServeSearchFlags(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"budget not below the statement timeout", []string{"--search-timeout", "30s"}, nil, "--search-timeout (30s) must be shorter than --statement-timeout (30s)"},
+		{"the same from the environment", nil, map[string]string{"HCE_SEARCH_TIMEOUT": "1m", "HCE_STATEMENT_TIMEOUT": "45s"}, "--search-timeout (1m0s) must be shorter than --statement-timeout (45s)"},
+		{"no budget", []string{"--search-timeout", "0s"}, nil, "--search-timeout must be positive"},
+		{"negative limit", []string{"--max-or-values", "-1"}, nil, "--max-or-values must not be negative"},
+		{"negative limit from the environment", nil, map[string]string{"HCE_MAX_PARAMS": "-5"}, "--max-params must not be negative"},
+		{"negative pool", []string{"--pool-size", "-1"}, nil, "--pool-size must not be negative"},
+		{"negative concurrency", nil, map[string]string{"HCE_SEARCH_CONCURRENCY": "-1"}, "--search-concurrency must not be negative"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			err := serveCmd(context.Background(), tt.args, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSearchConcurrencyDefault(t *testing.T) {
+	for _, tt := range []struct{ set, pool, want int }{
+		{0, 8, 6}, {0, 16, 12}, {0, 64, 48}, {0, 4, 2}, {0, 2, 1}, {0, 1, 1}, {5, 8, 5}, {20, 8, 20},
+	} {
+		if got := searchConcurrency(tt.set, tt.pool); got != tt.want {
+			t.Errorf("searchConcurrency(%d, %d) = %d, want %d", tt.set, tt.pool, got, tt.want)
+		}
+	}
+	if n := defaultPoolSize(); n < 8 || n < 2*runtime.NumCPU() {
+		t.Errorf("defaultPoolSize() = %d on %d cores", n, runtime.NumCPU())
+	}
+}
+
+func TestPoolConfig(t *testing.T) {
+	const url = "postgres://u@127.0.0.1:5432/db?pool_max_conns=3"
+	for _, tt := range []struct{ size, want int }{{0, 3}, {7, 7}} {
+		cfg, err := poolConfig(url, dbFlags{poolSize: tt.size, statementTimeout: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(cfg.MaxConns) != tt.want || cfg.ConnConfig.BuildContextWatcherHandler == nil ||
+			cfg.ConnConfig.RuntimeParams["statement_timeout"] != "30000" {
+			t.Errorf("--pool-size %d: pool of %d (want %d), cancel handler set %v, statement_timeout %q", tt.size, cfg.MaxConns, tt.want,
+				cfg.ConnConfig.BuildContextWatcherHandler != nil, cfg.ConnConfig.RuntimeParams["statement_timeout"])
+		}
+	}
 }
