@@ -21,6 +21,10 @@
 // next link and reads it back; Parse only carries it in Query.Cursor.
 // Query.Encode writes a query back in canonical form for those links.
 //
+// Options.Limits bound the cost of a search (parameters, OR values, _sort
+// keys, chain and _has depth, includes); DefaultLimits are the server's
+// defaults, and a request over a limit is an issue of code too-costly.
+//
 // Errors are *fhir.Error of kind fhir.ErrInvalid whose issues name the
 // offending parameter. Unknown or unsupported parameters are ignored with a
 // warning in Query.Warnings, or rejected when Options.Strict is set (the

@@ -14,8 +14,8 @@ var fuzzTypes = []string{"Patient", "Observation", "Encounter", "MolecularSequen
 
 // FuzzParse parses arbitrary query strings. Parse must never panic; its
 // errors must be ErrInvalid *fhir.Errors whose every issue names a
-// parameter; and a successful parse must have a canonical form that parses
-// back to itself.
+// parameter; a successful parse must have a canonical form that parses
+// back to itself; and, parsed under small limits, it must keep within them.
 func FuzzParse(f *testing.F) {
 	for i, s := range []string{
 		"name=Eve&name:exact=Mu%C3%B1oz,x%5C,y",
@@ -35,6 +35,8 @@ func FuzzParse(f *testing.F) {
 		"url:below=http://x/&_profile=http://p&_source=s",
 		"instantiates-canonical:Questionnaire=q1",
 		"a.b.c=1&subject.=1&_has:=1&:=&=",
+		"code=a,b,c,d&_sort=date,-status,code&patient.organization.partof.name=x&_has:Observation:patient:_has:AuditEvent:entity:agent=u",
+		"_include=Observation:subject&_include=Observation:encounter&_revinclude:iterate=Provenance:target&_include:iterate=Patient:organization",
 	} {
 		f.Add(uint8(i), s)
 	}
@@ -42,6 +44,10 @@ func FuzzParse(f *testing.F) {
 		typ := fuzzTypes[int(n)%len(fuzzTypes)]
 		vals, _ := url.ParseQuery(raw) // keeps what parses
 		opt := Options{Now: testNow, Strict: n >= 128}
+		limited := n%2 == 1
+		if limited {
+			opt.Limits = fuzzLimits
+		}
 		q, err := Parse(typ, vals, opt)
 		if err != nil {
 			var fe *fhir.Error
@@ -59,5 +65,39 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%s?%s) returned neither query nor error", typ, raw)
 		}
 		assertCanonical(t, q, Options{Now: testNow})
+		if limited {
+			assertWithin(t, q, fuzzLimits)
+		}
 	})
+}
+
+// fuzzLimits are small enough for fuzzed queries to reach.
+var fuzzLimits = Limits{Params: 5, Values: 3, SortKeys: 2, ChainDepth: 1, HasDepth: 1, Includes: 2, Iterate: 1}
+
+// assertWithin fails unless q keeps within lim.
+func assertWithin(t *testing.T, q *Query, lim Limits) {
+	t.Helper()
+	incs := append(append([]Include(nil), q.Includes...), q.RevIncludes...)
+	iterate := 0
+	for _, inc := range incs {
+		if inc.Iterate {
+			iterate++
+		}
+	}
+	if len(q.Filters) > lim.Params || len(q.Sort) > lim.SortKeys || len(incs) > lim.Includes || iterate > lim.Iterate {
+		t.Fatalf("%s: %d filters, %d sort keys, %d includes (%d iterate) exceed %+v", q, len(q.Filters), len(q.Sort), len(incs), iterate, lim)
+	}
+	for _, f := range q.Filters {
+		forward, reverse := 0, 0
+		for _, h := range f.Chain {
+			if h.Reverse {
+				reverse++
+			} else {
+				forward++
+			}
+		}
+		if len(f.Values) > lim.Values || forward > lim.ChainDepth || reverse > lim.HasDepth {
+			t.Fatalf("%s: filter %s has %d values, %d chained and %d _has hops; limits %+v", q, f.Name, len(f.Values), forward, reverse, lim)
+		}
+	}
 }

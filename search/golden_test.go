@@ -52,7 +52,7 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
-		q, err := Parse(typ, vals, Options{DefaultCount: 20, MaxCount: 1000, Strict: e.Strict, Now: testNow})
+		q, err := Parse(typ, vals, Options{DefaultCount: 20, MaxCount: 1000, Strict: e.Strict, Now: testNow, Limits: DefaultLimits})
 		if err != nil {
 			var fe *fhir.Error
 			if !errors.As(err, &fe) || !errors.Is(err, fhir.ErrInvalid) {

@@ -39,6 +39,7 @@ func (p *parser) include(key, mod string, hasMod bool, vals []string, rev bool) 
 		}
 		if !containsInclude(*list, inc) {
 			*list = append(*list, inc)
+			p.countIncludes(key)
 		}
 	}
 }

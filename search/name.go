@@ -8,10 +8,6 @@ import (
 	"github.com/hce-fhir/hce/fhir/spec"
 )
 
-// maxHops bounds chains and reverse chains: each hop is a join in the
-// store, and R4 lets a server limit the depth.
-const maxHops = 4
-
 // resolved is a parameter name resolved against the definitions.
 type resolved struct {
 	hops []Hop
@@ -25,16 +21,23 @@ type resolved struct {
 
 // resolveName resolves a parameter name such as "name:exact",
 // "subject:Patient.organization.name" or "_has:Observation:patient:code"
-// on resource type typ.
-func resolveName(typ, name string) (resolved, error) {
+// on resource type typ. Each hop is a join in the store, and R4 lets a
+// server limit the depth: lim.ChainDepth bounds the chained references and
+// lim.HasDepth the _has.
+func resolveName(typ, name string, lim Limits) (resolved, error) {
 	var r resolved
 	types := []string{typ}
 	rest := name
+	forward, has := 0, 0
 	for {
-		if len(r.hops) > maxHops {
-			return r, invalidf("the chain in %q is longer than the %d hops supported", name, maxHops)
+		if over(forward, lim.ChainDepth) {
+			return r, tooCostlyf("%q chains more than %d references; at most %d are allowed", name, lim.ChainDepth, lim.ChainDepth)
+		}
+		if over(has, lim.HasDepth) {
+			return r, tooCostlyf("%q nests more than %d _has; at most %d are allowed", name, lim.HasDepth, lim.HasDepth)
 		}
 		if after, ok := strings.CutPrefix(rest, "_has:"); ok {
+			has++
 			hop, next, err := reverseHop(name, after, types)
 			if err != nil {
 				return r, err
@@ -103,6 +106,7 @@ func resolveName(typ, name string) (resolved, error) {
 		}
 		r.hops = append(r.hops, Hop{Param: found[0], Types: targets})
 		types, rest = targets, after
+		forward++
 	}
 }
 

@@ -21,7 +21,9 @@ import (
 // problem, each naming the parameter as given in its Expression. Unknown
 // and unsupported parameters are dropped with a warning in Query.Warnings,
 // or, with opt.Strict, reported as errors too. Parameters with an empty
-// value (name=) are ignored, as servers commonly do.
+// value (name=) are ignored, as servers commonly do. A request over
+// opt.Limits fails with an issue of code too-costly; one with more
+// parameters than opt.Limits.Params fails before any is parsed.
 func Parse(typ string, q url.Values, opt Options) (*Query, error) {
 	if !fhir.IsResourceType(typ) {
 		return nil, fhir.Invalid(fmt.Sprintf("%q is not an R4 resource type", typ))
@@ -35,6 +37,10 @@ func Parse(typ string, q url.Values, opt Options) (*Query, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	if key, err := checkParams(q, keys, opt.Limits.Params); err != nil {
+		p.report(key, err)
+		return nil, &fhir.Error{Kind: fhir.ErrInvalid, Issues: p.errs}
+	}
 	for _, key := range keys {
 		p.param(key, q[key])
 	}
@@ -52,6 +58,9 @@ type parser struct {
 	q    *Query
 	errs []fhir.Issue
 	seen map[string]bool // single-valued result parameters already read
+	// includesOver is set once the includes went over their limit, so that
+	// the excess is reported once.
+	includesOver bool
 }
 
 // param dispatches one parameter name with all its values.
@@ -94,7 +103,7 @@ func (p *parser) report(key string, err error) {
 
 // filter reads every occurrence of a search parameter into Filters.
 func (p *parser) filter(key string, vals []string) {
-	r, err := resolveName(p.q.Type, key)
+	r, err := resolveName(p.q.Type, key, p.opt.Limits)
 	if err != nil {
 		p.report(key, err)
 		return
@@ -138,7 +147,17 @@ func (p *parser) filter(key string, vals []string) {
 // values parses the comma-separated alternatives of one occurrence. Empty
 // alternatives (a,,b) are skipped.
 func (p *parser) values(f *Filter, targets []string, refType, raw string) error {
-	for _, piece := range splitEscaped(raw, ',') {
+	pieces := splitEscaped(raw, ',')
+	n := 0
+	for _, piece := range pieces {
+		if piece != "" {
+			n++
+		}
+	}
+	if max := p.opt.Limits.Values; over(n, max) {
+		return tooCostlyf("%d values are ORed in one %s parameter; at most %d are allowed", n, f.Name, max)
+	}
+	for _, piece := range pieces {
 		if piece == "" {
 			continue
 		}

@@ -31,3 +31,9 @@ func unsupportedf(format string, args ...any) error {
 func ignorablef(format string, args ...any) error {
 	return &problem{code: "not-supported", msg: fmt.Sprintf(format, args...), ignorable: true}
 }
+
+// tooCostlyf reports a request over one of the Limits: well formed, but
+// more work than the server does for one search.
+func tooCostlyf(format string, args ...any) error {
+	return &problem{code: "too-costly", msg: fmt.Sprintf(format, args...)}
+}

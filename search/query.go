@@ -19,8 +19,11 @@ const (
 type Options struct {
 	// DefaultCount is the page size without _count; zero means DefaultCount.
 	DefaultCount int
-	// MaxCount caps _count; zero means MaxCount.
+	// MaxCount caps _count; zero means MaxCount. A larger _count is
+	// lowered to it with an informational issue, or, with Strict, rejected.
 	MaxCount int
+	// Limits bound the cost of the search; the zero Limits imposes none.
+	Limits Limits
 	// Strict rejects unknown and unsupported parameters instead of ignoring
 	// them with a warning, as Prefer: handling=strict asks.
 	Strict bool

@@ -19,6 +19,9 @@ func (p *parser) result(key string, vals []string) {
 			if err := p.sort(v); err != nil {
 				p.report(key, err)
 			}
+			if over(len(p.q.Sort), p.opt.Limits.SortKeys) {
+				return // reported once
+			}
 		}
 		return
 	}
@@ -63,7 +66,8 @@ func (p *parser) result(key string, vals []string) {
 
 // count reads _count. A value above the maximum is lowered to it, with an
 // informational issue, rather than rejected: R4 lets a server return fewer
-// entries than asked.
+// entries than asked. Strict handling, which asks the server to refuse
+// what it would otherwise adjust, rejects it.
 func (p *parser) count(v string) error {
 	n, err := strconv.Atoi(v)
 	if err != nil && strings.Trim(v, "0123456789") == "" {
@@ -71,6 +75,9 @@ func (p *parser) count(v string) error {
 	}
 	if err != nil || n < 0 {
 		return invalidf("_count must be a whole number of 0 or more, not %q", v)
+	}
+	if max := p.maxCount(); n > max && p.opt.Strict {
+		return tooCostlyf("_count=%s is above the maximum page size %d", v, max)
 	}
 	if max := p.maxCount(); n > max {
 		p.q.Warnings = append(p.q.Warnings, fhir.Issue{
@@ -121,6 +128,9 @@ func (p *parser) sort(v string) error {
 			return invalidf("cannot sort by %s, a %s parameter", code, sp.Type)
 		}
 		p.q.Sort = append(p.q.Sort, Sort{Param: sp, Desc: desc})
+		if max := p.opt.Limits.SortKeys; over(len(p.q.Sort), max) {
+			return tooCostlyf("_sort has more than %d keys; at most %d are allowed", max, max)
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -48,6 +49,7 @@ type dbFlags struct {
 	databaseURL string
 	dataDir     string
 	shardCount  int
+	poolSize    int
 	// Failure bounds: a request that needs an unreachable node fails fast.
 	statementTimeout time.Duration
 	nodeTimeout      time.Duration
@@ -59,4 +61,12 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&d.statementTimeout, "statement-timeout", 30*time.Second, "longest a database statement may run (env HCE_STATEMENT_TIMEOUT)")
 	fs.DurationVar(&d.nodeTimeout, "node-timeout", 5*time.Second, "how long to wait when connecting to the database, and on Citus from the coordinator to a worker (env HCE_NODE_TIMEOUT)")
 	fs.IntVar(&d.shardCount, "shard-count", 32, "shards per distributed table when migrations distribute the tables on Citus (env HCE_SHARD_COUNT)")
+	fs.IntVar(&d.poolSize, "pool-size", defaultPoolSize(), "database connections of the pool, replacing pool_max_conns of the URL; the default is 2 per CPU core, at least 8 (env HCE_POOL_SIZE)")
 }
+
+// defaultPoolSize sizes the pool for the machine: two connections per core
+// keep PostgreSQL's cores busy while some connections wait on I/O or on the
+// network, and at least 8 leave room for searches beside reads and writes
+// on a small machine (pgx's own default, max(4, cores), let four slow
+// searches take every connection).
+func defaultPoolSize() int { return max(8, 2*runtime.NumCPU()) }

@@ -6,9 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/exaring/otelpgx"
 	"github.com/hce-fhir/hce/embedpg"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -31,10 +34,38 @@ func openDatabase(ctx context.Context, d dbFlags, log *slog.Logger) (*database, 
 		db.embedded = srv
 		url = srv.URL()
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := poolConfig(url, d)
 	if err != nil {
 		db.close()
+		return nil, err
+	}
+	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		db.close()
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return db, nil
+}
+
+// cancelGrace is how long a cancelled query may take to stop after
+// PostgreSQL was asked to cancel it before its connection is closed.
+const cancelGrace = 2 * time.Second
+
+// poolConfig is the pool configuration of url under the flags d.
+func poolConfig(url string, d dbFlags) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
+	}
+	if d.poolSize > 0 {
+		cfg.MaxConns = int32(d.poolSize)
+	}
+	// When a request's context ends (a search out of its time budget, a
+	// client gone), ask PostgreSQL to cancel the running statement. pgx's
+	// default only closes the socket, and PostgreSQL does not notice a
+	// closed socket until it writes: the statement would run on, holding a
+	// backend and its locks, until the statement timeout.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelGrace}
 	}
 	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
 	if d.shardCount > 0 {
@@ -52,11 +83,7 @@ func openDatabase(ctx context.Context, d dbFlags, log *slog.Logger) (*database, 
 		// PostgreSQL keeps it as an unused placeholder setting.
 		cfg.ConnConfig.RuntimeParams["citus.node_connection_timeout"] = strconv.FormatInt(d.nodeTimeout.Milliseconds(), 10)
 	}
-	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
-		db.close()
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	return db, nil
+	return cfg, nil
 }
 
 // close closes the pool and stops the embedded server.

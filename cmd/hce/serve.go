@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/hce-fhir/hce/audit"
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/search"
 	"github.com/hce-fhir/hce/store"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -32,6 +34,50 @@ type serveFlags struct {
 	cors    string
 }
 
+// registerSearch declares the flags of the search limits and budgets.
+func (f *serveFlags) registerSearch(fs *flag.FlagSet) {
+	d := search.DefaultLimits
+	l := &f.opt.Limits
+	fs.IntVar(&l.Params, "max-params", d.Params, "most parameters in one search, each occurrence counted (env HCE_MAX_PARAMS)")
+	fs.IntVar(&l.Values, "max-or-values", d.Values, "most comma-separated values ORed in one parameter (env HCE_MAX_OR_VALUES)")
+	fs.IntVar(&l.SortKeys, "max-sort-keys", d.SortKeys, "most _sort keys (env HCE_MAX_SORT_KEYS)")
+	fs.IntVar(&l.ChainDepth, "max-chain-depth", d.ChainDepth, "most chained references in one parameter, as in subject:Patient.organization.name (env HCE_MAX_CHAIN_DEPTH)")
+	fs.IntVar(&l.HasDepth, "max-has-depth", d.HasDepth, "most nested _has in one parameter (env HCE_MAX_HAS_DEPTH)")
+	fs.IntVar(&l.Includes, "max-includes", d.Includes, "most _include and _revinclude values in one search (env HCE_MAX_INCLUDES)")
+	fs.IntVar(&l.Iterate, "max-iterate", d.Iterate, "most of them with :iterate (env HCE_MAX_ITERATE)")
+	fs.DurationVar(&f.opt.SearchTimeout, "search-timeout", 10*time.Second, "time budget of one search, waiting for a search slot included; shorter than --statement-timeout (env HCE_SEARCH_TIMEOUT)")
+	fs.IntVar(&f.opt.SearchConcurrency, "search-concurrency", 0, "searches that run at once; 0 leaves a quarter of --pool-size, at least 2 connections, to reads and writes (env HCE_SEARCH_CONCURRENCY)")
+}
+
+// check rejects contradictory search settings.
+func (f *serveFlags) check() error {
+	l := f.opt.Limits
+	for name, v := range map[string]int{"max-params": l.Params, "max-or-values": l.Values, "max-sort-keys": l.SortKeys,
+		"max-chain-depth": l.ChainDepth, "max-has-depth": l.HasDepth, "max-includes": l.Includes, "max-iterate": l.Iterate,
+		"max-count": f.opt.MaxCount, "default-count": f.opt.DefaultCount, "pool-size": f.db.poolSize, "search-concurrency": f.opt.SearchConcurrency} {
+		if v < 0 {
+			return fmt.Errorf("--%s must not be negative", name)
+		}
+	}
+	if f.opt.SearchTimeout <= 0 {
+		return errors.New("--search-timeout must be positive")
+	}
+	if st := f.db.statementTimeout; st > 0 && f.opt.SearchTimeout >= st {
+		return fmt.Errorf("--search-timeout (%s) must be shorter than --statement-timeout (%s): the search budget, not the database, should end an expensive search", f.opt.SearchTimeout, st)
+	}
+	return nil
+}
+
+// searchConcurrency is the number of searches that may run at once on a
+// pool of poolSize connections: n when set, otherwise the pool less a
+// reserve for reads and writes of a quarter of it, at least 2 connections.
+func searchConcurrency(n, poolSize int) int {
+	if n > 0 {
+		return n
+	}
+	return max(1, poolSize-max(2, poolSize/4))
+}
+
 func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	var f serveFlags
@@ -46,7 +92,11 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	f.tls.register(fs)
 	fs.BoolVar(&f.audit, "audit", true, "record every interaction as an AuditEvent (env HCE_AUDIT)")
 	fs.StringVar(&f.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API, * for any; empty disables CORS (env HCE_CORS_ORIGINS)")
+	f.registerSearch(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
 		return err
 	}
 	log := newLogger(stderr)
@@ -85,6 +135,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		}, audit.Options{Log: log})
 		f.opt.Audit = auditor
 	}
+	f.opt.SearchConcurrency = searchConcurrency(f.opt.SearchConcurrency, int(db.pool.Config().MaxConns))
 	e := newServer(st, f.opt, reg, log)
 
 	ln, err := net.Listen("tcp", f.addr)
@@ -95,7 +146,8 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- f.tls.serve(srv, ln) }()
 	log.Info("serving FHIR R4", "url", f.tls.scheme()+"://"+ln.Addr().String()+"/fhir", "embedded", db.embedded != nil,
-		"auth", f.opt.Auth != nil, "audit", f.audit)
+		"auth", f.opt.Auth != nil, "audit", f.audit, "pool_size", db.pool.Config().MaxConns,
+		"search_concurrency", f.opt.SearchConcurrency, "search_timeout", f.opt.SearchTimeout.String())
 
 	select {
 	case err := <-errc:

@@ -46,7 +46,8 @@ func (h *Handler) capabilityStatement() map[string]any {
 			"searchParam":       params,
 		}
 		if t == "Patient" {
-			res["operation"] = []map[string]string{{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}
+			res["operation"] = []map[string]string{{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+				"documentation": "GET with _since, _type and _count in the query string, or POST with them in a Parameters body; paged by next links"}}
 		}
 		resources = append(resources, res)
 	}

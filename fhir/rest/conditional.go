@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/search"
 	"github.com/labstack/echo/v4"
 )
 
@@ -33,6 +34,11 @@ func (h *Handler) matchValues(ctx context.Context, repo Repository, typ string, 
 	}
 	if len(q) == 0 {
 		return nil, fhir.Invalid("a conditional interaction needs search criteria")
+	}
+	// The repository parses the criteria itself; parsing them here first
+	// holds them to the search limits, with the same errors as a search.
+	if _, err := search.Parse(typ, q, h.searchOptions(true)); err != nil {
+		return nil, err
 	}
 	return repo.Match(ctx, typ, q, limit)
 }

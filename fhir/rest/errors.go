@@ -43,6 +43,22 @@ func status(err error) (int, []fhir.Issue) {
 		}
 		return http.StatusUnauthorized, []fhir.Issue{{Severity: "error", Code: "login", Diagnostics: ae.Reason}}
 	}
+	var be *budgetError
+	if errors.As(err, &be) {
+		if be.waited {
+			// Every search slot stayed taken: the server is busy, the search
+			// itself may be cheap, and a retry later can succeed (503 with
+			// Retry-After, IssueType throttled: load management).
+			return http.StatusServiceUnavailable, []fhir.Issue{{Severity: "error", Code: "throttled", Diagnostics: be.Error()}}
+		}
+		// The search itself ran out of its budget, a hundred times what an
+		// everyday search takes: it is the request that costs too much, and
+		// repeating it unchanged would spend the same again. R4 answers a
+		// search that "could not be processed" with 400 (http.html#search);
+		// a 5xx would invite automatic retries and count a client's query
+		// against the server's availability.
+		return http.StatusBadRequest, []fhir.Issue{{Severity: "error", Code: "too-costly", Diagnostics: be.Error()}}
+	}
 	var ee *echo.HTTPError
 	if errors.As(err, &ee) {
 		code := "processing"

@@ -1,12 +1,13 @@
 package rest
 
 import (
-	"strings"
-
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/hce-fhir/hce/auth"
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/search"
 	"github.com/labstack/echo/v4"
 )
 
@@ -32,18 +33,31 @@ type Options struct {
 	// CORSOrigins are the browser origins allowed to call the API ("*" for
 	// any); empty disables CORS.
 	CORSOrigins []string
+	// Limits bound the cost of one search, in GET and POST _search, the
+	// criteria of conditional interactions and conditional references;
+	// zero fields take search.DefaultLimits.
+	Limits search.Limits
+	// SearchTimeout is the time budget of one search ($everything
+	// included), the wait for a search slot included; zero means 10 s.
+	// It should be shorter than the database statement timeout, so that
+	// the budget, not the database, ends an expensive search.
+	SearchTimeout time.Duration
+	// SearchConcurrency bounds the searches that run at once, so that
+	// searches cannot take every database connection; zero means no bound.
+	SearchConcurrency int
 }
 
 // Handler serves the FHIR API over a Repository.
 type Handler struct {
-	repo  Repository
-	ops   Operations
-	opt   Options
-	inner *echo.Echo // serves the entries of batch and transaction Bundles
+	repo   Repository
+	ops    Operations
+	opt    Options
+	budget *budget
+	inner  *echo.Echo // serves the entries of batch and transaction Bundles
 }
 
 // NewHandler returns a Handler; zero options get defaults (64 MiB bodies,
-// pages of 50 up to 1,000).
+// pages of 50 up to 1,000, search.DefaultLimits, 10 s per search).
 func NewHandler(repo Repository, ops Operations, opt Options) *Handler {
 	if opt.MaxBodyBytes <= 0 {
 		opt.MaxBodyBytes = 64 << 20
@@ -57,7 +71,11 @@ func NewHandler(repo Repository, ops Operations, opt Options) *Handler {
 	if opt.Version == "" {
 		opt.Version = "dev"
 	}
-	return &Handler{repo: repo, ops: ops, opt: opt}
+	opt.Limits = opt.Limits.Or(search.DefaultLimits)
+	if opt.SearchTimeout <= 0 {
+		opt.SearchTimeout = 10 * time.Second
+	}
+	return &Handler{repo: repo, ops: ops, opt: opt, budget: newBudget(opt.SearchTimeout, opt.SearchConcurrency)}
 }
 
 // resourceType returns the :type path parameter after checking that it names

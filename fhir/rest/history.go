@@ -39,10 +39,10 @@ func (h *Handler) historySystem(c echo.Context) error { return h.history(c, "", 
 func (h *Handler) history(c echo.Context, typ, id string) error {
 	q := fhir.HistoryQuery{Type: typ, ID: id, Cursor: c.QueryParam("_cursor")}
 	var err error
-	if q.Count, err = h.pageCount(c); err != nil {
+	if q.Count, err = h.pageCount(c.QueryParams()); err != nil {
 		return err
 	}
-	if q.Since, err = since(c); err != nil {
+	if q.Since, err = since(c.QueryParams()); err != nil {
 		return err
 	}
 	versions, next, err := h.repoOf(c).History(c.Request().Context(), q)
@@ -90,8 +90,8 @@ func historyEntry(base string, v *fhir.Version) fhir.BundleEntry {
 
 // pageCount reads _count for history and $everything: a positive integer,
 // capped at Options.MaxCount; Options.DefaultCount when absent.
-func (h *Handler) pageCount(c echo.Context) (int, error) {
-	s := c.QueryParam("_count")
+func (h *Handler) pageCount(params url.Values) (int, error) {
+	s := params.Get("_count")
 	if s == "" {
 		return h.opt.DefaultCount, nil
 	}
@@ -103,8 +103,8 @@ func (h *Handler) pageCount(c echo.Context) (int, error) {
 }
 
 // since reads _since, an instant; the zero time when absent.
-func since(c echo.Context) (time.Time, error) {
-	s := c.QueryParam("_since")
+func since(params url.Values) (time.Time, error) {
+	s := params.Get("_since")
 	if s == "" {
 		return time.Time{}, nil
 	}

@@ -83,11 +83,8 @@ func mediaType(c echo.Context) string {
 // readBody checks the request's Content-Type against allowed and reads the
 // body, which the body-limit middleware has already capped.
 func readBody(c echo.Context, allowed ...string) ([]byte, error) {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	mt, _, err := mime.ParseMediaType(ct)
-	if ct == "" || err != nil || !contains(allowed, mt) {
-		return nil, statusError(http.StatusUnsupportedMediaType, "not-supported",
-			"Content-Type "+strconv.Quote(ct)+" is not supported here; send "+strings.Join(allowed, " or "))
+	if err := contentType(c, allowed); err != nil {
+		return nil, err
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -97,6 +94,33 @@ func readBody(c echo.Context, allowed ...string) ([]byte, error) {
 		return nil, statusError(http.StatusBadRequest, "required", "request body is empty")
 	}
 	return body, nil
+}
+
+// readOptionalBody is readBody for a body that may be absent: an empty
+// body, whatever its Content-Type, gives nil.
+func readOptionalBody(c echo.Context, allowed ...string) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	if err := contentType(c, allowed); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// contentType answers 415 unless the request's Content-Type is one of allowed.
+func contentType(c echo.Context, allowed []string) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || !contains(allowed, mt) {
+		return statusError(http.StatusUnsupportedMediaType, "not-supported",
+			"Content-Type "+strconv.Quote(ct)+" is not supported here; send "+strings.Join(allowed, " or "))
+	}
+	return nil
 }
 
 // bodyError describes a failure to read the request body: 413 past the

@@ -18,6 +18,7 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	if len(h.opt.CORSOrigins) > 0 {
 		e.Use(cors(h.opt.CORSOrigins))
 	}
+	reg.MustRegister(h.budget.collectors()...)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
@@ -66,5 +67,6 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	route(http.MethodGet, "/:type/:id/_history", "history-instance", h.historyInstance)
 	route(http.MethodGet, "/:type/:id/_history/:vid", "vread", h.vread)
 	route(http.MethodGet, "/:type/:id/$everything", "everything", h.everything)
+	route(http.MethodPost, "/:type/:id/$everything", "everything", h.everything)
 	route(http.MethodGet, "/:type/:id/:comp", "search-compartment", h.searchCompartment)
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -79,12 +80,15 @@ func (h *Handler) search(c echo.Context, typ, patient string) error {
 	if err != nil {
 		return err
 	}
-	q, err := search.Parse(typ, params, search.Options{DefaultCount: h.opt.DefaultCount, MaxCount: h.opt.MaxCount,
-		Strict: preferHandling(c.Request()) == "strict"})
+	q, err := search.Parse(typ, params, h.searchOptions(preferHandling(c.Request()) == "strict"))
 	if err != nil {
 		return err
 	}
-	res, err := h.repoOf(c).Search(c.Request().Context(), q, patient)
+	var res *SearchResult
+	err = h.withinBudget(c, func(ctx context.Context) error {
+		res, err = h.repoOf(c).Search(ctx, q, patient)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -113,6 +117,12 @@ func (h *Handler) search(c echo.Context, typ, patient string) error {
 		b.Entry = append(b.Entry, fhir.BundleEntry{Resource: oo, Search: &fhir.BundleSearch{Mode: "outcome"}})
 	}
 	return writeJSON(c, http.StatusOK, b)
+}
+
+// searchOptions are the parse options of every search: page sizes and
+// limits.
+func (h *Handler) searchOptions(strict bool) search.Options {
+	return search.Options{DefaultCount: h.opt.DefaultCount, MaxCount: h.opt.MaxCount, Limits: h.opt.Limits, Strict: strict}
 }
 
 func (h *Handler) searchEntry(base string, v *fhir.Version, mode string, q *search.Query) fhir.BundleEntry {
@@ -179,60 +189,6 @@ func shape(content []byte, summary search.Summary, elements []string) json.RawMe
 		return content
 	}
 	return b
-}
-
-// everything implements Patient/{id}/$everything
-// (https://hl7.org/fhir/R4/patient-operation-everything.html) with _since,
-// _type, _count and paging.
-func (h *Handler) everything(c echo.Context) error {
-	typ, err := resourceType(c)
-	if err != nil {
-		return err
-	}
-	if typ != "Patient" {
-		return fhir.Errorf(fhir.ErrNotFound, "not-supported", "$everything is supported on Patient only")
-	}
-	id, err := resourceID(c)
-	if err != nil {
-		return err
-	}
-	count, err := h.pageCount(c)
-	if err != nil {
-		return err
-	}
-	from, err := since(c)
-	if err != nil {
-		return err
-	}
-	var types []string
-	for _, t := range strings.Split(c.QueryParam("_type"), ",") {
-		if t = strings.TrimSpace(t); t == "" {
-			continue
-		}
-		if !fhir.IsResourceType(t) {
-			return fhir.Invalid("_type: unknown resource type "+t, "_type")
-		}
-		types = append(types, t)
-	}
-	after := c.QueryParam("_cursor")
-	versions, next, err := h.repoOf(c).Everything(c.Request().Context(), id, from, types, count, after)
-	if err != nil {
-		return err
-	}
-	base := baseURL(c)
-	self := base + strings.TrimPrefix(c.Request().URL.Path, "/fhir")
-	b := fhir.Bundle{ResourceType: "Bundle", ID: uuid.NewString(), Type: "searchset",
-		Link: []fhir.BundleLink{{Relation: "self", URL: withQuery(self, c.QueryParams())}}}
-	if next != "" {
-		p := c.QueryParams()
-		p.Set("_cursor", next)
-		b.Link = append(b.Link, fhir.BundleLink{Relation: "next", URL: withQuery(self, p)})
-	}
-	for _, v := range versions {
-		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "/" + v.Ref(), Resource: json.RawMessage(v.Content),
-			Search: &fhir.BundleSearch{Mode: "match"}})
-	}
-	return writeJSON(c, http.StatusOK, b)
 }
 
 // withQuery appends a query string, if any, to a URL.
