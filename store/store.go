@@ -15,10 +15,18 @@ type Store struct {
 	pool *pgxpool.Pool
 	tx   pgx.Tx   // set inside Transaction
 	pend *pending // inside Transaction: rows not yet written
+	an   *analyzer
 }
 
 // New returns a Store using pool; the schema must be migrated (Migrate).
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store {
+	s := &Store{pool: pool}
+	s.an = &analyzer{run: func(ctx context.Context) error {
+		_, err := pool.Exec(ctx, `ANALYZE `+analyzed)
+		return err
+	}}
+	return s
+}
 
 // db is what both a pool and a transaction offer.
 type db interface {
@@ -42,7 +50,12 @@ func (s *Store) flush(ctx context.Context) error {
 	if s.pend == nil {
 		return nil
 	}
-	return s.pend.flush(ctx, s.tx)
+	n := s.pend.resources()
+	if err := s.pend.flush(ctx, s.tx); err != nil {
+		return err
+	}
+	s.an.wrote(n)
+	return nil
 }
 
 // Ping checks that the database answers.
@@ -63,7 +76,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error {
 	if s.tx != nil {
 		return translate("transaction", pgx.BeginFunc(ctx, s.tx, func(sp pgx.Tx) error {
-			inner := &Store{pool: s.pool, tx: sp, pend: &pending{}}
+			inner := &Store{pool: s.pool, tx: sp, pend: &pending{}, an: s.an}
 			if err := fn(inner); err != nil {
 				return err
 			}
@@ -72,7 +85,7 @@ func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error
 		}))
 	}
 	return translate("transaction", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		st := &Store{pool: s.pool, tx: tx, pend: &pending{}}
+		st := &Store{pool: s.pool, tx: tx, pend: &pending{}, an: s.an}
 		if err := fn(st); err != nil {
 			return err
 		}
@@ -87,7 +100,7 @@ func (s *Store) inTx(ctx context.Context, what string, fn func(tx *Store) error)
 		return translate(what, fn(s))
 	}
 	return translate(what, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		st := &Store{pool: s.pool, tx: tx, pend: &pending{}}
+		st := &Store{pool: s.pool, tx: tx, pend: &pending{}, an: s.an}
 		if err := fn(st); err != nil {
 			return err
 		}
