@@ -150,7 +150,10 @@ func (s *Store) Match(ctx context.Context, typ string, criteria url.Values, limi
 	if limit > 0 {
 		sql += ` LIMIT ` + b.arg(limit)
 	}
-	rows, err := s.q().Query(ctx, sql, b.params()...)
+	// A prepared statement, unlike a search's: conditional criteria recur
+	// with other values (identifier=…, the same shape for every entry of a
+	// Bundle), where planning each one would cost more than running it.
+	rows, err := s.q().Query(ctx, sql, b.args...)
 	if err != nil {
 		return nil, translate("match "+typ, err)
 	}
