@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Terminology the mix uses.
@@ -172,10 +173,8 @@ func Discover(ctx context.Context, c *client) (*Facts, error) {
 				}
 			}
 		}
-		if code != "" && len(o.Date) >= 4 {
-			if y, err := strconv.Atoi(o.Date[:4]); err == nil {
-				years[code] = append(years[code], y)
-			}
+		if y := utcYear(o.Date); code != "" && y > 0 {
+			years[code] = append(years[code], y)
 		}
 	}
 	for _, e := range sample.Entry {
@@ -281,10 +280,8 @@ func discoverPatient(ctx context.Context, c *client, id string, note func(*obser
 		p.Vitals = p.Vitals || vital
 		p.Others = p.Others || !vital
 		p.Unquantified = p.Unquantified || o.Quantity == nil
-		if len(o.Date) >= 4 {
-			if y, err := strconv.Atoi(o.Date[:4]); err == nil {
-				p.LastYear = max(p.LastYear, y)
-			}
+		if y := utcYear(o.Date); y > 0 {
+			p.LastYear = max(p.LastYear, y)
 		}
 		note(o)
 	}
@@ -304,6 +301,21 @@ func discoverPatient(ctx context.Context, c *client, id string, note func(*obser
 		}
 	}
 	return p, nil
+}
+
+// utcYear is the year of a dateTime in UTC, the zone in which the server
+// reads a date=geYYYY without one: 2019-01-01T00:10:00+01:00 is in 2018.
+// Zero when s is not a dateTime.
+func utcYear(s string) int {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC().Year()
+	}
+	if len(s) == 10 {
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t.Year()
+		}
+	}
+	return 0
 }
 
 // pickUnit chooses the unit of the value-quantity patterns: kg when the

@@ -150,9 +150,12 @@ func Patterns() []Pattern {
 
 		// Encounter.
 		{Name: "encounter-date-range", Build: withPatient(hasEncounters, func(p *PatientFacts, i int) string {
-			d := p.Encounters[i%len(p.Encounters)]
-			t, _ := time.Parse(time.DateOnly, d)
-			return "Encounter?date=ge" + d + "&date=lt" + t.AddDate(0, 0, 30).Format(time.DateOnly)
+			// 30 days from the day before an encounter began: the start's
+			// local date may be the next day in UTC, where the server reads
+			// a date without a zone.
+			t, _ := time.Parse(time.DateOnly, p.Encounters[i%len(p.Encounters)])
+			from := t.AddDate(0, 0, -1)
+			return "Encounter?date=ge" + from.Format(time.DateOnly) + "&date=lt" + from.AddDate(0, 0, 30).Format(time.DateOnly)
 		})},
 		{Name: "encounter-patient-sort-date", Build: withPatient(hasEncounters, func(p *PatientFacts, _ int) string {
 			return "Encounter?patient=" + qv(p.ID) + "&_sort=-date"
