@@ -44,6 +44,10 @@ type Config struct {
 	// AllowRemote lets URL and DatabaseURL name addresses that are not
 	// loopback.
 	AllowRemote bool
+	// Token is the bearer token sent with every request, the load's
+	// included; a server with authentication on needs one with
+	// system/*.cruds (which also opens /metrics).
+	Token string
 
 	// Load generates the data set and loads it; false runs the query mix
 	// against whatever the server holds.
@@ -155,7 +159,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("bench: %d clients: want 1 to %d", n, MaxClients)
 		}
 	}
-	c, err := newClient(base, cfg.AllowRemote, slices.Max(cfg.Clients), cfg.RequestTimeout)
+	c, err := newClient(base, cfg.AllowRemote, slices.Max(cfg.Clients), cfg.RequestTimeout, cfg.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -207,11 +211,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			res := runPattern(ctx, c, p, facts, clients, lim)
 			rep.Results = append(rep.Results, res)
 			if res.Skipped != "" {
-				logf("%-32s %2d clients: skipped: %s", p.Name, clients, res.Skipped)
+				logf("%-32s %2d %s: skipped: %s", p.Name, clients, plural(clients, "client", "clients"), res.Skipped)
 				continue
 			}
-			logf("%-32s %2d clients: %4d requests, %d errors, p50 %s ms, p95 %s ms, %s/s",
-				p.Name, clients, res.Requests, res.Errors, ms(res.P50), ms(res.P95), rate(res.PerSecond))
+			logf("%-32s %2d %s: %4d requests, %d errors, p50 %s ms, p95 %s ms, %s/s",
+				p.Name, clients, plural(clients, "client", "clients"), res.Requests, res.Errors, ms(res.P50), ms(res.P95), rate(res.PerSecond))
 		}
 	}
 
@@ -249,7 +253,7 @@ func generateAndLoad(ctx context.Context, cfg Config, base string, rep *Report, 
 	hc := &http.Client{Transport: newTransport(cfg.AllowRemote, cfg.LoadConcurrency)}
 	defer hc.CloseIdleConnections()
 	sum, err := load.Load(ctx, []string{out}, load.Options{
-		URL: base, Concurrency: cfg.LoadConcurrency, Client: hc,
+		URL: base, Concurrency: cfg.LoadConcurrency, Client: hc, Token: cfg.Token,
 		Progress: cfg.Progress, Bar: cfg.Bar, Width: cfg.Width,
 	})
 	rep.Load = &LoadSummary{Resources: sum.Resources, Files: sum.Files, Failed: len(sum.Failures),

@@ -23,11 +23,13 @@ type client struct {
 	base    string        // FHIR base, no trailing slash
 	root    string        // scheme://host
 	timeout time.Duration // bound on each request
+	token   string        // bearer token, if any
 }
 
 // newClient returns a client for the FHIR base URL (already checked by
-// CheckURL) keeping up to conns connections open.
-func newClient(base string, allowRemote bool, conns int, timeout time.Duration) (*client, error) {
+// CheckURL) keeping up to conns connections open, sending token when it is
+// not empty.
+func newClient(base string, allowRemote bool, conns int, timeout time.Duration, token string) (*client, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -37,6 +39,7 @@ func newClient(base string, allowRemote bool, conns int, timeout time.Duration) 
 		base:    base,
 		root:    u.Scheme + "://" + u.Host,
 		timeout: timeout,
+		token:   token,
 	}, nil
 }
 
@@ -93,6 +96,9 @@ func (c *client) get(ctx context.Context, target string) (*reply, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	req.Header.Set("Accept", "application/fhir+json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestRunSmall(t *testing.T) {
 	}
 	source := syntheaDir(t)
 	dbURL := testdb.URL(t)
-	base := startServer(t, dbURL)
+	base, token := startServer(t, dbURL)
 	seed := int64(1)
 	if os.Getenv("HCE_TEST_DATABASE_URL") != "" {
 		seed = time.Now().UnixNano() % 1e9 // fresh identifiers on a shared database
@@ -40,7 +40,7 @@ func TestRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, Config{
-		URL: base, DatabaseURL: dbURL, Load: true, Source: source, Out: out,
+		URL: base, Token: token, DatabaseURL: dbURL, Load: true, Source: source, Out: out,
 		Resources: 3000, Seed: seed, Clients: []int{1, 16}, Requests: 10, Duration: 20 * time.Second,
 		Progress: &progress,
 	})
@@ -64,7 +64,7 @@ func TestRunSmall(t *testing.T) {
 	if rep.Counts["Patient"] < ds.Patients() || rep.Counts["Observation"] < ds.Types()["Observation"] {
 		t.Errorf("the server counts %v, the data set has %d patients and %v", rep.Counts, ds.Patients(), ds.Types())
 	}
-	checkCopiesLoaded(t, base, ds)
+	checkCopiesLoaded(t, base, token, ds)
 
 	if rep.DatabaseBytes <= 0 || rep.DatabaseNote != "" {
 		t.Errorf("database size %d (%s)", rep.DatabaseBytes, rep.DatabaseNote)
@@ -112,7 +112,7 @@ var compartmentTypes = []string{"Observation", "Encounter", "Condition", "Proced
 
 // checkCopiesLoaded finds each copy's Patient by its fresh identifier and
 // counts its resources by type in its compartment.
-func checkCopiesLoaded(t *testing.T, base string, ds *DataSet) {
+func checkCopiesLoaded(t *testing.T, base, token string, ds *DataSet) {
 	t.Helper()
 	for _, f := range ds.Files {
 		if f.Copy < 0 {
@@ -121,7 +121,7 @@ func checkCopiesLoaded(t *testing.T, base string, ds *DataSet) {
 		var found searchset[struct {
 			ID string `json:"id"`
 		}]
-		getJSON(t, base+"/Patient?identifier="+url.QueryEscape(f.Patient), &found)
+		getJSON(t, base+"/Patient?identifier="+url.QueryEscape(f.Patient), token, &found)
 		if len(found.Entry) != 1 {
 			t.Errorf("%s: %d Patients with identifier %s, want 1", f.Name, len(found.Entry), f.Patient)
 			continue
@@ -129,7 +129,7 @@ func checkCopiesLoaded(t *testing.T, base string, ds *DataSet) {
 		id := found.Entry[0].Resource.ID
 		for _, typ := range compartmentTypes {
 			var count searchset[struct{}]
-			getJSON(t, base+"/Patient/"+id+"/"+typ+"?_summary=count", &count)
+			getJSON(t, base+"/Patient/"+id+"/"+typ+"?_summary=count", token, &count)
 			if count.Total == nil || *count.Total != f.Types[typ] {
 				t.Errorf("%s: Patient/%s has %v %s, the copy %d", f.Name, id, count.Total, typ, f.Types[typ])
 			}
@@ -137,9 +137,14 @@ func checkCopiesLoaded(t *testing.T, base string, ds *DataSet) {
 	}
 }
 
-func getJSON(t *testing.T, u string, v any) {
+func getJSON(t *testing.T, u, token string, v any) {
 	t.Helper()
-	resp, err := http.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +158,9 @@ func getJSON(t *testing.T, u string, v any) {
 }
 
 // startServer builds cmd/hce and runs `hce serve` on a free loopback port
-// against dbURL until the test ends; it returns the FHIR base URL.
-func startServer(t *testing.T, dbURL string) string {
+// against dbURL, with authentication on, until the test ends; it returns the
+// FHIR base URL and a system/*.cruds token of the server's own key.
+func startServer(t *testing.T, dbURL string) (base, token string) {
 	t.Helper()
 	root := moduleRoot(t)
 	bin := filepath.Join(t.TempDir(), "hce")
@@ -168,7 +174,8 @@ func startServer(t *testing.T, dbURL string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL, "--data-dir", t.TempDir())
+	dataDir := t.TempDir() // holds the server's token key
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL, "--data-dir", dataDir, "--auth", "on")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -188,7 +195,12 @@ func startServer(t *testing.T, dbURL string) string {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		if u := servingURL(logPath); u != "" {
-			return u
+			mint := exec.Command(bin, "token", "--scope", "system/*.cruds", "--ttl", "2h", "--data-dir", dataDir)
+			out, err := mint.Output()
+			if err != nil {
+				t.Fatalf("hce token: %v", err)
+			}
+			return u, strings.TrimSpace(string(out))
 		}
 		select {
 		case err := <-exited:
@@ -199,7 +211,7 @@ func startServer(t *testing.T, dbURL string) string {
 	}
 	raw, _ := os.ReadFile(logPath)
 	t.Fatalf("hce serve did not start in time:\n%s", raw)
-	return ""
+	return "", ""
 }
 
 // servingURL finds the URL in the server's "serving FHIR R4" log line.

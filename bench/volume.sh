@@ -41,14 +41,21 @@ if [ -z "$url" ]; then
 	exit 1
 fi
 
+# ANALYZE and the database size need the database: the embedded one
+# listens on the Unix socket it logs.
 db=${HCE_DATABASE_URL:-}
 if [ -z "$db" ]; then
-	port=$(sed -n 's/.*"msg":"starting PostgreSQL in .* on 127\.0\.0\.1:\([0-9]*\)".*/\1/p' "$log" | head -n 1)
-	db="postgres://postgres@127.0.0.1:$port/hce?sslmode=disable"
+	socket=$(sed -n 's/.*"msg":"starting PostgreSQL in .* on the Unix socket in \([^"]*\)".*/\1/p' "$log" | head -n 1)
+	db="host=$socket port=5432 user=postgres dbname=hce sslmode=disable"
+fi
+# A token of the server's own key, for when authentication is on.
+token=${HCE_TOKEN:-}
+if [ -z "$token" ]; then
+	token=$("$bin" token --scope 'system/*.cruds' --ttl 24h --data-dir "$work/data")
 fi
 echo "bench-volume: server at $url" >&2
 status=0
-"$bin" bench --url "$url" --database-url "$db" "$@" || status=$?
+"$bin" bench --url "$url" --database-url "$db" --token "$token" "$@" || status=$?
 if [ "$status" -ne 0 ]; then
 	echo "bench-volume: hce bench failed ($status); the last lines of the server's log:" >&2
 	grep -v '"msg":"request"' "$log" | tail -n 20 >&2 || true

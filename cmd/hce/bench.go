@@ -19,6 +19,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := bench.Config{Progress: stderr}
 	fs.StringVar(&cfg.URL, "url", bench.DefaultURL, "FHIR base URL of the server under test (env HCE_URL)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "the server's PostgreSQL: ANALYZE after the load and report the database size; both skipped when empty (env HCE_DATABASE_URL)")
+	fs.StringVar(&cfg.Token, "token", "", "bearer token with system/*.cruds, e.g. from hce token, for a server with authentication on (env HCE_TOKEN)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a --url or --database-url that is not a loopback address (env HCE_ALLOW_REMOTE)")
 	fs.BoolVar(&cfg.Load, "load", true, "generate and load the data set; false runs the queries against what the server holds (env HCE_LOAD)")
 	fs.StringVar(&cfg.Source, "synthea", bench.DefaultSource, "directory of the Synthea sample the data set is made from (env HCE_SYNTHEA)")
