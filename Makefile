@@ -1,7 +1,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: build run test gotest postman vet fuzz bench image
+.PHONY: build run test gotest postman vet fuzz bench bench-volume image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hce ./cmd/hce
@@ -38,9 +38,21 @@ fuzz:
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bench -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bench -run '^$$' -fuzz '^FuzzParseClients$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The volume benchmark: a fresh `hce serve` (embedded PostgreSQL, or
+# HCE_DATABASE_URL when set) on a free loopback port, loaded with a data set
+# of BENCH_RESOURCES resources made from the Synthea sample, then the query
+# mix at 1 and 16 clients; the Markdown report goes to standard output. More
+# `hce bench` flags in BENCH_FLAGS, e.g. BENCH_FLAGS="--json bench.json".
+BENCH_RESOURCES ?= 1000000
+BENCH_FLAGS ?=
+bench-volume: build
+	bash bench/volume.sh --resources $(BENCH_RESOURCES) $(BENCH_FLAGS)
 
 image:
 	docker build -t hce:local --build-arg VERSION=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) .

@@ -5,6 +5,7 @@
 //	hce load [--url BASE] [-c N] FILE|DIR|-   load Bundles and NDJSON through the API
 //	hce cluster status|register|rebalance   inspect and grow a Citus cluster
 //	hce verify [--level basic|complete|ha] [--report FILE.md]   check a deployment
+//	hce bench [--url BASE] [--resources N] [--database-url URL]   volume benchmark
 //	hce healthcheck [--url URL]      exit 0 when the server's /healthz answers 200
 //	hce token --scope S [--patient ID]   mint a bearer token with the server's own key
 //
@@ -33,6 +34,7 @@ commands:
   cluster register           add Citus workers (--worker HOST:PORT), idempotent
   cluster rebalance          move shards onto new workers and show progress
   verify [--level basic|complete|ha] [--report FILE.md]   check a deployment and write a report
+  bench [--url BASE] [--resources N] [--json FILE]   load a generated data set and time a query mix
   healthcheck                exit 0 when the server at --url answers /healthz
   token --scope S [--patient ID] [--ttl 1h]   mint a bearer token with the server's own key
   version                    print the version
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = tokenCmd(ctx, args[1:], stdout, stderr)
 	case "verify":
 		err = verifyCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout, stderr)
 	case "cluster":
 		err = clusterCmd(ctx, args[1:], stdout, stderr)
 	case "healthcheck":

@@ -125,6 +125,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if g := peakRSSGauge(); g != nil {
+		reg.MustRegister(g)
+	}
 	f.opt.Version = version
 	st := store.New(db.pool)
 	var auditor *audit.Writer
