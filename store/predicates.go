@@ -281,8 +281,16 @@ func (b *sqlBuilder) chain(r, typ string, f search.Filter) (string, error) {
 		if len(types) == 0 {
 			continue
 		}
-		t := b.alias("t")
-		inner, err := b.filter(t, types[0], rest)
+		t, hr := b.alias("t"), b.alias("h")
+		// Only live resources have index rows, so on a reverse hop the
+		// reference row stands for its resource unless the rest of the
+		// chain needs the resource's row.
+		joined := !hop.Reverse || needsRow(rest)
+		on := hr
+		if joined {
+			on = t
+		}
+		inner, err := b.filter(on, types[0], rest)
 		if err != nil {
 			return "", err
 		}
@@ -293,17 +301,26 @@ func (b *sqlBuilder) chain(r, typ string, f search.Filter) (string, error) {
 				` WHERE `+t+`.type = ANY(`+in+`) AND NOT `+t+`.deleted AND `+inner+`)`)
 			continue
 		}
-		// Resources t of the hop's types whose reference parameter points at r.
-		hr := b.alias("h")
-		alts = append(alts, `(`+r+`.type, `+r+`.id) IN (SELECT `+hr+`.target_type, `+hr+`.target_id FROM `+set.idx["reference"]+` `+hr+
-			` JOIN `+set.resources+` `+t+` ON `+sameResource(hr, t)+
-			` WHERE `+hr+`.type = ANY(`+in+`) AND `+hr+`.param = `+code+` AND NOT `+t+`.deleted AND `+inner+`)`)
+		// Resources of the hop's types whose reference parameter points at r.
+		from, live := set.idx["reference"]+` `+hr, ""
+		if joined {
+			from += ` JOIN ` + set.resources + ` ` + t + ` ON ` + sameResource(hr, t)
+			live = ` AND NOT ` + t + `.deleted`
+		}
+		alts = append(alts, `(`+r+`.type, `+r+`.id) IN (SELECT `+hr+`.target_type, `+hr+`.target_id FROM `+from+
+			` WHERE `+hr+`.type = ANY(`+in+`) AND `+hr+`.param = `+code+live+` AND `+inner+`)`)
 	}
 	if hop.Reverse {
 		return or(alts...), nil
 	}
 	return `EXISTS (SELECT 1 FROM ` + tablesFor(typ).idx["reference"] + ` ` + h + ` WHERE ` + sameResource(h, r) + ` AND ` + h + `.param = ` + code +
 		` AND ` + h + `.target_type = ANY(` + b.arg(hop.Types) + `) AND ` + or(alts...) + `)`, nil
+}
+
+// needsRow reports whether f reads the resource row itself (its
+// lastUpdated), not only index rows, which carry (route, type, id).
+func needsRow(f search.Filter) bool {
+	return len(f.Chain) == 0 && f.Param != nil && f.Param.Code == "_lastUpdated"
 }
 
 // likePrefix escapes LIKE wildcards in s and appends %.
