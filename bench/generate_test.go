@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/load"
 )
 
@@ -315,7 +316,7 @@ func (w *pairWalk) str(o, c, path string) {
 		}
 		return
 	}
-	if isUUID(o) && w.full[o] {
+	if fhir.IsUUID(o) && w.full[o] {
 		w.mapped(o, c, path)
 		if path == "Patient.identifier.value" {
 			w.identifiers = append(w.identifiers, c)
@@ -356,7 +357,7 @@ func (w *pairWalk) str(o, c, path string) {
 // mapped checks that old always becomes the same new UUID, and that no two
 // old UUIDs become the same.
 func (w *pairWalk) mapped(old, n, path string) {
-	if !isUUID(n) || n == old {
+	if !fhir.IsUUID(n) || n == old {
 		w.t.Errorf("%s %s: UUID %s became %s", w.file, path, old, n)
 	}
 	if prev, ok := w.fwd[old]; ok && prev != n {
@@ -404,7 +405,7 @@ func TestShiftDate(t *testing.T) {
 
 func TestCopyUUID(t *testing.T) {
 	a := copyUUID(1, 2, "5875d3aa-192c-6d05-221a-88a9cee35ff9")
-	if !isUUID(a) || a[14] != '4' || !strings.ContainsRune("89ab", rune(a[19])) {
+	if !fhir.IsUUID(a) || a[14] != '4' || !strings.ContainsRune("89ab", rune(a[19])) {
 		t.Errorf("%s is not a version 4 UUID", a)
 	}
 	for _, other := range []string{

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/hce-fhir/hce/fhir"
 )
 
 // SyntheaSystem is the identifier system under which Synthea gives every
@@ -139,7 +141,7 @@ func (c *copier) str(s string) string {
 	if id, ok := strings.CutPrefix(s, uuidPrefix); ok {
 		return uuidPrefix + c.uuid(id)
 	}
-	if isUUID(s) && c.src.fullURLs[s] {
+	if fhir.IsUUID(s) && c.src.fullURLs[s] {
 		return c.uuid(s)
 	}
 	if t, ok := shiftDate(s, c.days); ok {
@@ -165,7 +167,7 @@ func (c *copier) renamePatient(p map[string]any) {
 	if ids, ok := p["identifier"].([]any); ok {
 		for _, x := range ids {
 			id, _ := x.(map[string]any)
-			if v, ok := id["value"].(string); ok && !(isUUID(v) && c.src.fullURLs[v]) {
+			if v, ok := id["value"].(string); ok && !(fhir.IsUUID(v) && c.src.fullURLs[v]) {
 				id["value"] = v + c.suffix
 			}
 		}

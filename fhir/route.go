@@ -20,7 +20,7 @@ const Routes = 1 << 16
 // function exists in SQL as hce_route(text), created by the migrations, and
 // the two must agree.
 func RouteOf(id string) int32 {
-	if isLowerUUID(id) {
+	if IsUUID(id) {
 		b, _ := hex.DecodeString(id[:4])
 		return int32(binary.BigEndian.Uint16(b))
 	}
@@ -36,11 +36,11 @@ func RouteOf(id string) int32 {
 func NewID(route int32) string {
 	b := randomUUID()
 	binary.BigEndian.PutUint16(b[:2], uint16(route))
-	return formatUUID(b)
+	return FormatUUID(b)
 }
 
 // RandomID returns a new random id (a version 4 UUID) on a random route.
-func RandomID() string { return formatUUID(randomUUID()) }
+func RandomID() string { return FormatUUID(randomUUID()) }
 
 func randomUUID() [16]byte {
 	var b [16]byte
@@ -52,7 +52,8 @@ func randomUUID() [16]byte {
 	return b
 }
 
-func formatUUID(b [16]byte) string {
+// FormatUUID writes b in the 8-4-4-4-12 lowercase hex form of a UUID.
+func FormatUUID(b [16]byte) string {
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])
 	s[8] = '-'
@@ -66,8 +67,9 @@ func formatUUID(b [16]byte) string {
 	return string(s[:])
 }
 
-// isLowerUUID reports whether id has the 8-4-4-4-12 form in lowercase hex.
-func isLowerUUID(id string) bool {
+// IsUUID reports whether id has the 8-4-4-4-12 form of a UUID in lowercase
+// hex, as the server assigns ids and Synthea writes them.
+func IsUUID(id string) bool {
 	if len(id) != 36 {
 		return false
 	}
