@@ -15,13 +15,18 @@ import (
 
 // Terminology the mix uses.
 const (
-	loincSystem    = "http://loinc.org"
-	ucumSystem     = "http://unitsofmeasure.org"
-	vitalSigns     = "vital-signs"
-	laboratory     = "laboratory"
-	sampleSize     = 1000 // Observations read to find codes, values and patients
-	patientSample  = 24   // patients whose records the mix uses
-	candidateCodes = 5    // most frequent sample codes counted exactly
+	loincSystem = "http://loinc.org"
+	ucumSystem  = "http://unitsofmeasure.org"
+	vitalSigns  = "vital-signs"
+	laboratory  = "laboratory"
+)
+
+// How much discovery reads.
+const (
+	candidatePatients      = 100  // Patients read to find patientSample with Observations
+	patientSample          = 24   // patients whose records the mix uses
+	observationsPerPatient = 1000 // Observations read of each
+	candidateCodes         = 5    // most frequent codes of the sample counted exactly
 )
 
 // ErrNoData means the server holds nothing the mix can be built from.
@@ -149,22 +154,50 @@ func (t *tally) top() []string {
 	return out
 }
 
-// Discover reads the values of the mix from the server: a sample of
-// Observations gives codes, quantities and patients; each sampled patient's
-// Patient, Observations and Encounters give the rest. It sends at most
-// 3 + candidateCodes + 3 × patientSample requests.
+// patient is what discovery reads of a Patient.
+type patient struct {
+	ID   string `json:"id"`
+	Meta struct {
+		VersionID string `json:"versionId"`
+	} `json:"meta"`
+	Gender     string `json:"gender"`
+	BirthDate  string `json:"birthDate"`
+	Identifier []struct {
+		System string `json:"system"`
+		Value  string `json:"value"`
+	} `json:"identifier"`
+	Name []struct {
+		Family string   `json:"family"`
+		Given  []string `json:"given"`
+	} `json:"name"`
+}
+
+// Discover reads the values of the mix from the server. Patients come from
+// a search for the Synthea identifier system (any Patient when there is
+// none); each of the first patientSample of them with Observations gives
+// its Observations and Encounters, from which come the codes (the most
+// frequent few counted exactly), quantity values and dates. It sends at most
+// 2 + 2 × candidatePatients + candidateCodes requests.
 func Discover(ctx context.Context, c *client) (*Facts, error) {
-	var sample searchset[observation]
-	if err := c.getJSON(ctx, "Observation?_count="+strconv.Itoa(sampleSize), &sample); err != nil {
+	var candidates searchset[patient]
+	if err := c.getJSON(ctx, "Patient?identifier="+qv(SyntheaSystem+"|")+"&_count="+strconv.Itoa(candidatePatients), &candidates); err != nil {
 		return nil, err
 	}
+	if len(candidates.Entry) == 0 {
+		if err := c.getJSON(ctx, "Patient?_count="+strconv.Itoa(candidatePatients), &candidates); err != nil {
+			return nil, err
+		}
+	}
 	f := &Facts{}
-	var codes, subjects tally
+	var codes tally
 	quantities := map[string][]float64{} // unit → values
 	over100 := tally{}
 	years := map[string][]int{}
 	note := func(o *observation) {
 		code := o.Code.code(loincSystem)
+		if code != "" {
+			codes.add(code)
+		}
 		if q := o.Quantity; q != nil && q.System == ucumSystem && q.Code != "" {
 			if v, err := q.Value.Float64(); err == nil {
 				quantities[q.Code] = append(quantities[q.Code], v)
@@ -177,25 +210,26 @@ func Discover(ctx context.Context, c *client) (*Facts, error) {
 			years[code] = append(years[code], y)
 		}
 	}
-	for _, e := range sample.Entry {
-		o := &e.Resource
-		if code := o.Code.code(loincSystem); code != "" {
-			codes.add(code)
+	for i := range candidates.Entry {
+		if len(f.Patients) == patientSample {
+			break
 		}
-		if id, ok := strings.CutPrefix(o.Subject.Reference, "Patient/"); ok && id != "" {
-			subjects.add(id)
+		p, obsIDs, err := discoverPatient(ctx, c, &candidates.Entry[i].Resource, note)
+		if err != nil {
+			return nil, err
 		}
-		if len(f.ObservationIDs) < 200 && o.ID != "" {
-			f.ObservationIDs = append(f.ObservationIDs, o.ID)
+		if len(p.Codes) == 0 {
+			continue // no Observations: not a patient of the data set
 		}
-		note(o)
+		f.Patients = append(f.Patients, p)
+		f.ObservationIDs = append(f.ObservationIDs, obsIDs[:min(len(obsIDs), 10)]...)
 	}
-	if len(codes.order) == 0 || len(subjects.order) == 0 {
+	if len(f.Patients) == 0 {
 		return nil, ErrNoData
 	}
 
-	// The most frequent code of the sample may not be the most frequent
-	// overall: count the first few exactly.
+	// The most frequent codes of the sample are counted exactly: the most
+	// frequent of the sample may not be the most frequent overall.
 	for _, code := range codes.top()[:min(candidateCodes, len(codes.order))] {
 		var count searchset[json.RawMessage]
 		if err := c.getJSON(ctx, "Observation?code="+qv(loincSystem+"|"+code)+"&_summary=count", &count); err != nil {
@@ -208,15 +242,6 @@ func Discover(ctx context.Context, c *client) (*Facts, error) {
 	if f.CommonCode == "" {
 		f.CommonCode = codes.top()[0]
 	}
-
-	for _, id := range subjects.order[:min(patientSample, len(subjects.order))] {
-		p, err := discoverPatient(ctx, c, id, note)
-		if err != nil {
-			return nil, err
-		}
-		f.Patients = append(f.Patients, p)
-	}
-
 	if ys := years[f.CommonCode]; len(ys) > 0 {
 		slices.Sort(ys)
 		f.CommonYear = ys[len(ys)/2]
@@ -229,28 +254,11 @@ func Discover(ctx context.Context, c *client) (*Facts, error) {
 	return f, nil
 }
 
-// discoverPatient reads what the mix needs of one patient.
-func discoverPatient(ctx context.Context, c *client, id string, note func(*observation)) (PatientFacts, error) {
-	var pat struct {
-		ID   string `json:"id"`
-		Meta struct {
-			VersionID string `json:"versionId"`
-		} `json:"meta"`
-		Gender     string `json:"gender"`
-		BirthDate  string `json:"birthDate"`
-		Identifier []struct {
-			System string `json:"system"`
-			Value  string `json:"value"`
-		} `json:"identifier"`
-		Name []struct {
-			Family string   `json:"family"`
-			Given  []string `json:"given"`
-		} `json:"name"`
-	}
-	if err := c.getJSON(ctx, "Patient/"+id, &pat); err != nil {
-		return PatientFacts{}, err
-	}
-	p := PatientFacts{ID: pat.ID, Version: pat.Meta.VersionID, Gender: pat.Gender, BirthDate: pat.BirthDate}
+// discoverPatient reads the Observations and Encounters of a patient, and
+// returns what the mix needs of it and the ids of its Observations.
+func discoverPatient(ctx context.Context, c *client, pat *patient, note func(*observation)) (PatientFacts, []string, error) {
+	id := pat.ID
+	p := PatientFacts{ID: id, Version: pat.Meta.VersionID, Gender: pat.Gender, BirthDate: pat.BirthDate}
 	for _, x := range pat.Identifier {
 		if x.Value != "" && (p.Identifier == "" || x.System == SyntheaSystem) {
 			p.Identifier = x.System + "|" + x.Value
@@ -264,14 +272,18 @@ func discoverPatient(ctx context.Context, c *client, id string, note func(*obser
 	}
 
 	var obs searchset[observation]
-	if err := c.getJSON(ctx, "Observation?patient="+qv(id)+"&_count="+strconv.Itoa(sampleSize), &obs); err != nil {
-		return p, err
+	if err := c.getJSON(ctx, "Observation?patient="+qv(id)+"&_count="+strconv.Itoa(observationsPerPatient), &obs); err != nil {
+		return p, nil, err
 	}
 	var codes tally
+	var ids []string
 	for _, e := range obs.Entry {
 		o := &e.Resource
 		if code := o.Code.code(loincSystem); code != "" {
 			codes.add(code)
+		}
+		if o.ID != "" {
+			ids = append(ids, o.ID)
 		}
 		vital := false
 		for _, cat := range o.Category {
@@ -293,14 +305,14 @@ func discoverPatient(ctx context.Context, c *client, id string, note func(*obser
 		} `json:"period"`
 	}]
 	if err := c.getJSON(ctx, "Encounter?patient="+qv(id)+"&_count=200", &enc); err != nil {
-		return p, err
+		return p, nil, err
 	}
 	for _, e := range enc.Entry {
 		if s := e.Resource.Period.Start; len(s) >= 10 {
 			p.Encounters = append(p.Encounters, s[:10])
 		}
 	}
-	return p, nil
+	return p, ids, nil
 }
 
 // utcYear is the year of a dateTime in UTC, the zone in which the server
