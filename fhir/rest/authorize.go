@@ -320,17 +320,22 @@ func (g *guarded) Everything(ctx context.Context, patient string, since time.Tim
 	if bound != "" && bound != patient {
 		return nil, "", unknown("Patient", patient)
 	}
+	if len(types) == 0 {
+		// The audit trail of a record is not part of the record: it comes
+		// only when asked for with _type=AuditEvent. Left out by the query,
+		// not from its pages, so that pages stay full.
+		types = recordTypes
+	}
 	vs, next, err := g.repo.Everything(ctx, patient, since, types, count, after)
 	if err != nil {
 		return nil, "", err
 	}
-	if len(types) == 0 {
-		// The audit trail of a record is not part of the record: it comes
-		// only when asked for with _type=AuditEvent.
-		vs = slices.DeleteFunc(vs, func(v *fhir.Version) bool { return v.Type == "AuditEvent" })
-	}
 	return g.filter(vs), next, nil
 }
+
+// recordTypes are the types $everything returns by default: all but
+// AuditEvent.
+var recordTypes = slices.DeleteFunc(slices.Clone(fhir.ResourceTypes), func(t string) bool { return t == "AuditEvent" })
 
 func (g *guarded) Load(ctx context.Context, rs []*fhir.Resource) ([]*fhir.Version, error) {
 	for _, r := range rs {
