@@ -33,38 +33,81 @@ func (b *sqlBuilder) filter(r, typ string, f search.Filter) (string, error) {
 	case "_lastUpdated":
 		return b.lastUpdatedFilter(r, f), nil
 	}
+	rows, err := b.rowsOf(typ, f, f.Modifier != search.ModMissing)
+	if err != nil {
+		return "", err
+	}
+	if f.Modifier == search.ModNot || f.Modifier == search.ModMissing && f.Missing {
+		return "NOT " + rows.exists(r), nil
+	}
+	return rows.exists(r), nil
+}
+
+// indexRows are the index rows that satisfy a filter: rows of table, under
+// alias, that meet cond. Only live resources have index rows, so their
+// distinct (route, type, id) are the resources the filter selects.
+type indexRows struct{ table, alias, cond string }
+
+// exists is the filter on resource alias r: r has such a row.
+func (x indexRows) exists(r string) string {
+	return `EXISTS (SELECT 1 FROM ` + x.table + ` ` + x.alias + ` WHERE ` + sameResource(x.alias, r) + ` AND ` + x.cond + `)`
+}
+
+// resources selects the resources of typ the rows belong to, with the
+// columns that a search's conditions on resources read (route, type, id,
+// deleted): a count can start from the rows rather than from resources.
+func (x indexRows) resources(b *sqlBuilder, typ string) string {
+	a := x.alias
+	return `SELECT DISTINCT ` + a + `.route, ` + a + `.type, ` + a + `.id, false AS deleted FROM ` + x.table + ` ` + a +
+		` WHERE ` + a + `.type = ` + b.arg(typ) + ` AND ` + x.cond
+}
+
+// rowsOf compiles filter f (on an indexed parameter, not a chain) as index
+// rows: of the parameter, with one of its values when values is set.
+func (b *sqlBuilder) rowsOf(typ string, f search.Filter, values bool) (indexRows, error) {
+	p := f.Param
 	tables := tablesFor(typ)
 	table, ok := tables.idx[p.Type]
 	if !ok || extract.Unindexed[p.Code] {
-		return "", fhir.Errorf(fhir.ErrNotSupported, "not-supported", "searching by "+f.Name+" is not supported", f.Name)
+		return indexRows{}, fhir.Errorf(fhir.ErrNotSupported, "not-supported", "searching by "+f.Name+" is not supported", f.Name)
 	}
 	code := p.Code
 	if f.Modifier == search.ModIdentifier {
 		table, code = tables.idx["token"], p.Code+":identifier"
 	}
 	i := b.alias("i")
-	exists := func(cond string) string {
-		return `EXISTS (SELECT 1 FROM ` + table + ` ` + i + ` WHERE ` + sameResource(i, r) +
-			` AND ` + i + `.param = ` + b.arg(code) + ` AND ` + cond + `)`
-	}
-	if f.Modifier == search.ModMissing {
-		if f.Missing {
-			return "NOT " + exists("true"), nil
+	cond := i + `.param = ` + b.arg(code)
+	if values {
+		var alts []string
+		for _, v := range f.Values {
+			c, err := b.value(i, f, v)
+			if err != nil {
+				return indexRows{}, err
+			}
+			alts = append(alts, c)
 		}
-		return exists("true"), nil
+		cond += ` AND ` + or(alts...)
 	}
-	var alts []string
-	for _, v := range f.Values {
-		c, err := b.value(i, f, v)
-		if err != nil {
-			return "", err
+	return indexRows{table: table, alias: i, cond: cond}, nil
+}
+
+// positive compiles f as the index rows it selects resources by, when it
+// is such a filter: not a negation, :missing, _id, _lastUpdated or a
+// reverse chain.
+func (b *sqlBuilder) positive(typ string, f search.Filter) (indexRows, bool, error) {
+	switch {
+	case len(f.Chain) > 0:
+		if f.Chain[0].Reverse {
+			return indexRows{}, false, nil
 		}
-		alts = append(alts, c)
+		x, err := b.forwardChain(typ, f)
+		return x, err == nil, err
+	case f.Param == nil, f.Param.Code == "_id", f.Param.Code == "_lastUpdated",
+		f.Modifier == search.ModNot, f.Modifier == search.ModMissing:
+		return indexRows{}, false, nil
 	}
-	if f.Modifier == search.ModNot {
-		return "NOT " + exists(or(alts...)), nil
-	}
-	return exists(or(alts...)), nil
+	x, err := b.rowsOf(typ, f, true)
+	return x, err == nil, err
 }
 
 // value compiles one value against index row alias i.
@@ -267,9 +310,21 @@ func (b *sqlBuilder) lastUpdatedFilter(r string, f search.Filter) string {
 }
 
 // chain compiles a chained (subject:Patient.name) or reverse chained (_has)
-// filter on alias r of type typ: the first hop here, the rest on the
-// resources it reaches, in the tables of their class.
+// filter on alias r of type typ.
 func (b *sqlBuilder) chain(r, typ string, f search.Filter) (string, error) {
+	if !f.Chain[0].Reverse {
+		x, err := b.forwardChain(typ, f)
+		if err != nil {
+			return "", err
+		}
+		return x.exists(r), nil
+	}
+	return b.reverseChain(r, f)
+}
+
+// forwardChain compiles a chained filter as the reference rows of typ whose
+// targets match the rest of the chain, in the tables of their class.
+func (b *sqlBuilder) forwardChain(typ string, f search.Filter) (indexRows, error) {
 	hop := f.Chain[0]
 	rest := f
 	rest.Chain = f.Chain[1:]
@@ -281,11 +336,36 @@ func (b *sqlBuilder) chain(r, typ string, f search.Filter) (string, error) {
 		if len(types) == 0 {
 			continue
 		}
+		t := b.alias("t")
+		inner, err := b.filter(t, types[0], rest)
+		if err != nil {
+			return indexRows{}, err
+		}
+		// Follow the reference to t; t may live on another route.
+		alts = append(alts, `(`+h+`.target_type, `+h+`.target_id) IN (SELECT `+t+`.type, `+t+`.id FROM `+set.resources+` `+t+
+			` WHERE `+t+`.type = ANY(`+b.arg(types)+`) AND NOT `+t+`.deleted AND `+inner+`)`)
+	}
+	return indexRows{table: tablesFor(typ).idx["reference"], alias: h,
+		cond: h + `.param = ` + code + ` AND ` + h + `.target_type = ANY(` + b.arg(hop.Types) + `) AND ` + or(alts...)}, nil
+}
+
+// reverseChain compiles a _has filter on alias r: resources of the hop's
+// types whose reference parameter points at r and that match the rest.
+func (b *sqlBuilder) reverseChain(r string, f search.Filter) (string, error) {
+	hop := f.Chain[0]
+	rest := f
+	rest.Chain = f.Chain[1:]
+	code := b.arg(hop.Param.Code)
+	var alts []string
+	for _, set := range tableSets {
+		types := splitTypes(hop.Types)[set]
+		if len(types) == 0 {
+			continue
+		}
 		t, hr := b.alias("t"), b.alias("h")
-		// Only live resources have index rows, so on a reverse hop the
-		// reference row stands for its resource unless the rest of the
-		// chain needs the resource's row.
-		joined := !hop.Reverse || needsRow(rest)
+		// Only live resources have index rows, so the reference row stands
+		// for its resource unless the rest of the chain needs the row.
+		joined := needsRow(rest)
 		on := hr
 		if joined {
 			on = t
@@ -294,27 +374,15 @@ func (b *sqlBuilder) chain(r, typ string, f search.Filter) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		in := b.arg(types)
-		if !hop.Reverse {
-			// Follow r's reference to t; t may live on another route.
-			alts = append(alts, `(`+h+`.target_type, `+h+`.target_id) IN (SELECT `+t+`.type, `+t+`.id FROM `+set.resources+` `+t+
-				` WHERE `+t+`.type = ANY(`+in+`) AND NOT `+t+`.deleted AND `+inner+`)`)
-			continue
-		}
-		// Resources of the hop's types whose reference parameter points at r.
 		from, live := set.idx["reference"]+` `+hr, ""
 		if joined {
 			from += ` JOIN ` + set.resources + ` ` + t + ` ON ` + sameResource(hr, t)
 			live = ` AND NOT ` + t + `.deleted`
 		}
 		alts = append(alts, `(`+r+`.type, `+r+`.id) IN (SELECT `+hr+`.target_type, `+hr+`.target_id FROM `+from+
-			` WHERE `+hr+`.type = ANY(`+in+`) AND `+hr+`.param = `+code+live+` AND `+inner+`)`)
+			` WHERE `+hr+`.type = ANY(`+b.arg(types)+`) AND `+hr+`.param = `+code+live+` AND `+inner+`)`)
 	}
-	if hop.Reverse {
-		return or(alts...), nil
-	}
-	return `EXISTS (SELECT 1 FROM ` + tablesFor(typ).idx["reference"] + ` ` + h + ` WHERE ` + sameResource(h, r) + ` AND ` + h + `.param = ` + code +
-		` AND ` + h + `.target_type = ANY(` + b.arg(hop.Types) + `) AND ` + or(alts...) + `)`, nil
+	return or(alts...), nil
 }
 
 // needsRow reports whether f reads the resource row itself (its

@@ -1,3 +1,3 @@
 -- Observation?encounter:missing=true
-SELECT r.id, r.version_id, r.last_updated, r.content::text, r.route FROM resources r WHERE r.type = $1 AND NOT r.deleted AND (NOT EXISTS (SELECT 1 FROM idx_reference i1 WHERE i1.route = r.route AND i1.type = r.type AND i1.id = r.id AND i1.param = $2 AND true)) ORDER BY r.id LIMIT $3
+SELECT r.id, r.version_id, r.last_updated, r.content::text, r.route FROM resources r WHERE r.type = $1 AND NOT r.deleted AND (NOT EXISTS (SELECT 1 FROM idx_reference i1 WHERE i1.route = r.route AND i1.type = r.type AND i1.id = r.id AND i1.param = $2)) ORDER BY r.id LIMIT $3
 -- args: ["Observation","encounter",21]
