@@ -343,10 +343,10 @@ func (b *sqlBuilder) forwardChain(typ string, f search.Filter) (indexRows, error
 		}
 		// Follow the reference to t; t may live on another route.
 		alts = append(alts, `(`+h+`.target_type, `+h+`.target_id) IN (SELECT `+t+`.type, `+t+`.id FROM `+set.resources+` `+t+
-			` WHERE `+t+`.type = ANY(`+b.arg(types)+`) AND NOT `+t+`.deleted AND `+inner+`)`)
+			` WHERE `+b.in(t+`.type`, types)+` AND NOT `+t+`.deleted AND `+inner+`)`)
 	}
 	return indexRows{table: tablesFor(typ).idx["reference"], alias: h,
-		cond: h + `.param = ` + code + ` AND ` + h + `.target_type = ANY(` + b.arg(hop.Types) + `) AND ` + or(alts...)}, nil
+		cond: h + `.param = ` + code + ` AND ` + b.in(h+`.target_type`, hop.Types) + ` AND ` + or(alts...)}, nil
 }
 
 // reverseChain compiles a _has filter on alias r: resources of the hop's
@@ -380,7 +380,7 @@ func (b *sqlBuilder) reverseChain(r string, f search.Filter) (string, error) {
 			live = ` AND NOT ` + t + `.deleted`
 		}
 		alts = append(alts, `(`+r+`.type, `+r+`.id) IN (SELECT `+hr+`.target_type, `+hr+`.target_id FROM `+from+
-			` WHERE `+hr+`.type = ANY(`+b.arg(types)+`) AND `+hr+`.param = `+code+live+` AND `+inner+`)`)
+			` WHERE `+b.in(hr+`.type`, types)+` AND `+hr+`.param = `+code+live+` AND `+inner+`)`)
 	}
 	return or(alts...), nil
 }

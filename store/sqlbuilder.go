@@ -30,6 +30,16 @@ func (b *sqlBuilder) params() []any {
 	return append([]any{pgx.QueryExecModeExec}, b.args...)
 }
 
+// in matches col against values: an equality for one value, which the
+// planner carries over to the columns joined to col (a reverse chain's
+// type to the index rows of its filter, so their index serves).
+func (b *sqlBuilder) in(col string, values []string) string {
+	if len(values) == 1 {
+		return col + " = " + b.arg(values[0])
+	}
+	return col + " = ANY(" + b.arg(values) + ")"
+}
+
 // alias returns a fresh table alias with the given prefix.
 func (b *sqlBuilder) alias(prefix string) string {
 	b.aliases++
