@@ -17,17 +17,20 @@ type placement struct {
 	// nodes[id] are the nodes (HOST:PORT) holding the shard of patient id:
 	// one, unless shards are replicated.
 	nodes map[string][]string
-	// rows[id] is how many live rows the patient's route has in resources:
-	// the patient and its observations (and those of any other patient on
-	// the same route).
+	// rows[id] is how many live rows of the patient's compartment its route
+	// has in resources: the patient and its observations.
 	rows map[string]int
 }
 
 const (
-	// testSetRows counts the live resources per route: a patient's
-	// compartment is on its route (fhir.RouteOf of its id).
-	testSetRows = `SELECT route, count(*)::int FROM resources
-WHERE route = ANY($1) AND NOT deleted GROUP BY route`
+	// testSetRows counts, per patient, the live rows of its compartment on
+	// its route: the Patient and the Observations whose subject it is (a
+	// route holds other patients too).
+	testSetRows = `SELECT p, count(*)::int FROM unnest($1::text[]) p, resources r
+WHERE r.route = hce_route(p) AND NOT r.deleted AND (r.type = 'Patient' AND r.id = p OR EXISTS (
+  SELECT 1 FROM idx_reference x WHERE x.route = r.route AND x.type = r.type AND x.id = r.id
+    AND x.param = 'subject' AND x.target_type = 'Patient' AND x.target_id = p))
+GROUP BY p`
 
 	// shardNodes maps routes to the primary nodes holding their shard, from
 	// the coordinator's catalog alone.
@@ -50,24 +53,22 @@ func locate(ctx context.Context, db *pgxpool.Pool, patients []string) (*placemen
 		}
 		byRoute[r] = append(byRoute[r], id)
 	}
-	rows, err := db.Query(ctx, testSetRows, routes)
+	rows, err := db.Query(ctx, testSetRows, patients)
 	if err != nil {
-		return nil, fmt.Errorf("count the test set by route: %w", err)
+		return nil, fmt.Errorf("count the test set by patient: %w", err)
 	}
 	for rows.Next() {
-		var route int32
+		var id string
 		var n int
-		if err := rows.Scan(&route, &n); err != nil {
+		if err := rows.Scan(&id, &n); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		for _, id := range byRoute[route] {
-			pl.rows[id] = n
-		}
+		pl.rows[id] = n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count the test set by route: %w", err)
+		return nil, fmt.Errorf("count the test set by patient: %w", err)
 	}
 	if pl.nodes, err = nodesOf(ctx, db, "resources", routes, byRoute); err != nil {
 		return nil, err

@@ -38,6 +38,7 @@ func TestLocateCitus(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		pool.Exec(context.Background(), `DELETE FROM resources WHERE id LIKE $1`, "locate-"+run+"-%")
+		pool.Exec(context.Background(), `DELETE FROM idx_reference WHERE id LIKE $1`, "locate-"+run+"-%")
 	})
 	// Each patient with i%3 observations, the last one deleted.
 	wantRows := map[string]int{}
@@ -51,6 +52,12 @@ func TestLocateCitus(t *testing.T) {
 			if _, err := pool.Exec(ctx, `INSERT INTO resources (route, type, id, version_id, last_updated, deleted, content)
 VALUES ($1, $2, $3, 1, now(), $4, '{}')`, r...); err != nil {
 				t.Fatal(err)
+			}
+			if r[1] == "Observation" {
+				if _, err := pool.Exec(ctx, `INSERT INTO idx_reference (route, type, id, param, target_type, target_id)
+VALUES ($1, 'Observation', $2, 'subject', 'Patient', $3)`, route, r[2], k); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if r[3] == false {
 				wantRows[k]++
