@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/hce-fhir/hce/internal/testkeys"
 )
 
 // idp is a test identity provider: keys generated in the test, a discovery
@@ -58,13 +59,7 @@ func newIDP(t *testing.T) *idp {
 // addKey generates and publishes a key: EC P-256 or RSA 2048.
 func (p *idp) addKey(kid string, rsaKey bool) crypto.Signer {
 	p.t.Helper()
-	var k crypto.Signer
-	var err error
-	if rsaKey {
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
+	k, err := testkeys.New(rsaKey)
 	if err != nil {
 		p.t.Fatal(err)
 	}

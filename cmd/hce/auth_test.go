@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
@@ -26,6 +23,7 @@ import (
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/hce-fhir/hce/internal/testkeys"
 	"github.com/hce-fhir/hce/load"
 	"github.com/hce-fhir/hce/store"
 	"github.com/hce-fhir/hce/verify"
@@ -68,13 +66,7 @@ func newTestIDP(t *testing.T) *testIDP {
 
 // rotate publishes a new key and signs new tokens with it.
 func (p *testIDP) rotate(kid string, rsaKey bool) {
-	var k crypto.Signer
-	var err error
-	if rsaKey {
-		k, err = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
+	k, err := testkeys.New(rsaKey)
 	if err != nil {
 		p.t.Fatal(err)
 	}
