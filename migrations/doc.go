@@ -1,6 +1,8 @@
 // Package migrations embeds HCE's goose SQL migrations. The same files run on
 // plain PostgreSQL and on a Citus coordinator: every primary key carries the
-// shard key so that the tables can be distributed without changing a key.
+// route, the distribution column, so that the tables can be distributed
+// without changing a key; with the citus extension the migrations
+// distribute them.
 package migrations
 
 import "embed"

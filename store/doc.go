@@ -1,11 +1,14 @@
 // Package store is HCE's PostgreSQL and Citus repository. It writes a
-// resource's current row, its history row and its routing row in one
-// transaction, reads by id through the routing table so that a read touches
-// one shard, and translates driver errors into the fhir sentinel errors at a
-// single boundary (errors.go).
+// resource's current row, its history row and its index rows in one
+// transaction, as one multi-row INSERT per table when the transaction next
+// reads or commits (pending.go), and translates driver errors into the fhir
+// sentinel errors at a single boundary (errors.go).
 //
-// Every table carries shard_key, the id of the patient a resource belongs to
-// (its own id for a Patient and for resources outside the Patient
-// compartment), and every primary key includes it, so the same schema runs on
-// plain PostgreSQL and distributed on Citus.
+// Resources in the Patient compartment live in tables distributed by route,
+// the number their patient's id names (fhir.RouteOf); the ids the store
+// assigns name the same route, so a read by id and a patient's write touch
+// one shard group. Every other type lives in tables Citus replicates to
+// every node (tables.go). Every primary key includes the route, so the same
+// schema runs on plain PostgreSQL and distributed on Citus. docs/storage.md
+// describes the layout.
 package store

@@ -13,7 +13,7 @@ import (
 // the compartment and every shared resource it references comes exactly
 // once over all pages, also while other clients write and when the patient
 // has more AuditEvents than a page holds (they are left out by the query,
-// not from its pages).
+// not from its pages); POST with a Parameters body answers as GET.
 func TestEverythingPaging(t *testing.T) {
 	s := newAuthServer(t, rest.Options{})
 	admin := s.with("system/*.cruds", "")
@@ -86,6 +86,19 @@ func TestEverythingPaging(t *testing.T) {
 	if pages != (len(want)+4)/5 {
 		t.Errorf("%d resources in %d pages of 5", len(want), pages)
 	}
+	// POST with a Parameters body answers the same first page.
+	params := map[string]any{"resourceType": "Parameters", "parameter": []any{map[string]any{"name": "_count", "valueInteger": 5}}}
+	post := admin.do("POST", "/fhir/Patient/"+pid+"/$everything", params).must(t, 200).entries(t)
+	first := admin.do("GET", "/fhir/Patient/"+pid+"/$everything?_count=5", nil).must(t, 200).entries(t)
+	if len(post) != 5 || len(first) != 5 {
+		t.Fatalf("POST gave %d entries, GET %d, want 5", len(post), len(first))
+	}
+	for i := range post {
+		if a, b := post[i]["fullUrl"], first[i]["fullUrl"]; a != b {
+			t.Errorf("entry %d: POST %v, GET %v", i, a, b)
+		}
+	}
+
 	// The AuditEvents are there when asked for.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
