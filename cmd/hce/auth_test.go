@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -12,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,47 +29,24 @@ import (
 
 const testAudience = "hce-test"
 
-// testIDP is an identity provider for the tests: keys generated in the
-// test, discovery and JWKS served over real HTTP, keys rotated at will.
+// testIDP is an identity provider for the tests whose keys rotate at
+// will: tokens are signed with the newest.
 type testIDP struct {
-	t    *testing.T
-	srv  *httptest.Server
-	mu   sync.Mutex
-	keys map[string]crypto.Signer
-	kid  string // the key new tokens are signed with
+	*testkeys.IdP
+	t   *testing.T
+	kid string // the key new tokens are signed with
 }
 
 func newTestIDP(t *testing.T) *testIDP {
-	p := &testIDP{t: t, keys: map[string]crypto.Signer{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"issuer": p.srv.URL, "jwks_uri": p.srv.URL + "/jwks",
-			"authorization_endpoint": p.srv.URL + "/authorize", "token_endpoint": p.srv.URL + "/token"})
-	})
-	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		var set jose.JSONWebKeySet
-		for kid, k := range p.keys {
-			set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.Public(), KeyID: kid, Use: "sig"})
-		}
-		json.NewEncoder(w).Encode(set)
-	})
-	p.srv = httptest.NewServer(mux)
-	t.Cleanup(p.srv.Close)
+	p := &testIDP{IdP: testkeys.NewIdP(t), t: t}
 	p.rotate("k1", false)
 	return p
 }
 
 // rotate publishes a new key and signs new tokens with it.
 func (p *testIDP) rotate(kid string, rsaKey bool) {
-	k, err := testkeys.New(rsaKey)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.keys[kid], p.kid = k, kid
-	p.mu.Unlock()
+	p.Add(p.t, kid, rsaKey)
+	p.kid = kid
 }
 
 // token signs a token with the current key; extra claims override the
@@ -80,7 +54,7 @@ func (p *testIDP) rotate(kid string, rsaKey bool) {
 func (p *testIDP) token(scope, patient string, extra map[string]any) string {
 	p.t.Helper()
 	now := time.Now()
-	c := map[string]any{"iss": p.srv.URL, "aud": testAudience, "sub": "user-1", "exp": now.Add(time.Hour).Unix(),
+	c := map[string]any{"iss": p.URL, "aud": testAudience, "sub": "user-1", "exp": now.Add(time.Hour).Unix(),
 		"iat": now.Unix(), "scope": scope, "fhirUser": "Practitioner/pr-1", "client_id": "test-app"}
 	if patient != "" {
 		c["patient"] = patient
@@ -92,22 +66,7 @@ func (p *testIDP) token(scope, patient string, extra map[string]any) string {
 			c[k] = v
 		}
 	}
-	p.mu.Lock()
-	key, kid := p.keys[p.kid], p.kid
-	p.mu.Unlock()
-	alg := jose.ES256
-	if _, ok := key.(*rsa.PrivateKey); ok {
-		alg = jose.RS256
-	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	tok, err := jwt.Signed(s).Claims(c).Serialize()
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return tok
+	return testkeys.Sign(p.t, p.Key(p.kid), p.kid, c)
 }
 
 // authServer is HCE with authentication against an IdP and audit on.
@@ -121,7 +80,7 @@ type authServer struct {
 func newAuthServer(t *testing.T, opt rest.Options) *authServer {
 	t.Helper()
 	p := newTestIDP(t)
-	md, err := auth.Discover(context.Background(), http.DefaultClient, p.srv.URL)
+	md, err := auth.Discover(context.Background(), http.DefaultClient, p.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,12 +167,12 @@ func TestAuthentication(t *testing.T) {
 		cs := s.do("GET", "/fhir/metadata", nil).must(t, 200)
 		rest0 := cs.body["rest"].([]any)[0].(map[string]any)
 		sec, _ := json.Marshal(rest0["security"])
-		if !strings.Contains(string(sec), "SMART-on-FHIR") || !strings.Contains(string(sec), s.idp.srv.URL+"/token") {
+		if !strings.Contains(string(sec), "SMART-on-FHIR") || !strings.Contains(string(sec), s.idp.URL+"/token") {
 			t.Fatalf("rest.security %s", sec)
 		}
 		for _, path := range []string{"/.well-known/smart-configuration", "/fhir/.well-known/smart-configuration"} {
 			sc := s.do("GET", path, nil).must(t, 200)
-			if sc.str("issuer") != s.idp.srv.URL || sc.str("authorization_endpoint") != s.idp.srv.URL+"/authorize" {
+			if sc.str("issuer") != s.idp.URL || sc.str("authorization_endpoint") != s.idp.URL+"/authorize" {
 				t.Fatalf("%s: %s", path, sc.raw)
 			}
 		}
@@ -234,9 +193,7 @@ func TestAuthentication(t *testing.T) {
 		s.idp.rotate("k2", true) // an RS256 key the server has not seen
 		s.with("user/*.rs", "").do("GET", "/fhir/Patient/"+id, nil).must(t, 200)
 		s.as(good).do("GET", "/fhir/Patient/"+id, nil).must(t, 200) // the old key is still published
-		s.idp.mu.Lock()
-		delete(s.idp.keys, "k1")
-		s.idp.mu.Unlock()
+		s.idp.Remove("k1")
 		s.idp.rotate("k3", false) // an unknown kid makes the server fetch the set without k1
 		s.with("user/*.rs", "").do("GET", "/fhir/Patient/"+id, nil).must(t, 200)
 		s.as(good).do("GET", "/fhir/Patient/"+id, nil).must(t, 401)
