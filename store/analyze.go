@@ -62,15 +62,3 @@ func (a *analyzer) wrote(n int) {
 		a.mu.Unlock()
 	}()
 }
-
-// resources returns how many current rows of resources (of either class) the
-// pending rows hold.
-func (p *pending) resources() int {
-	n := 0
-	for _, g := range p.groups {
-		if g.table == patientTables.resources || g.table == sharedTables.resources {
-			n += len(g.rows)
-		}
-	}
-	return n
-}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,7 +145,7 @@ func withPatient(page []*fhir.Version, self *fhir.Version, after string, since t
 	_, key, _ := strings.Cut(after, ":")
 	afterType, afterID, _ := strings.Cut(key, "/")
 	if afterType > "Patient" || afterType == "Patient" && afterID >= self.ID || !since.IsZero() && self.LastUpdated.Before(since) ||
-		len(types) > 0 && !contains(types, "Patient") {
+		len(types) > 0 && !slices.Contains(types, "Patient") {
 		return page
 	}
 	less := func(v *fhir.Version) bool { return v.Type > "Patient" || v.Type == "Patient" && v.ID > self.ID }

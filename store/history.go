@@ -58,35 +58,18 @@ func (s *Store) History(ctx context.Context, q fhir.HistoryQuery) ([]*fhir.Versi
 		}
 	}
 	limit := q.Count + 1
-	var rows pgx.Rows
+	var out []*fhir.Version
 	var err error
 	switch {
 	case q.ID != "":
 		what = "history " + refString(q.Type, q.ID)
-		sql := fmt.Sprintf(historyInstance, tablesFor(q.Type).history)
-		// The instance's first version tells where its history is.
-		route := fhir.RouteOf(q.ID)
-		err = atHome(ctx, s.q(), q.Type, q.ID, func(rt int32) error {
-			route = rt
-			return s.q().QueryRow(ctx, fmt.Sprintf(readHistoryVersion, tablesFor(q.Type).history), rt, q.Type, q.ID, 1).Scan(new(int64), new(time.Time), new(bool), new([]byte))
-		})
-		if err != nil {
-			return nil, "", translate(what, err)
-		}
-		rows, err = s.q().Query(ctx, sql, route, q.Type, q.ID, q.Since, cur.V, limit)
+		out, err = s.instanceHistory(ctx, q, cur.V, limit)
 	case q.Type != "":
 		what = "history " + q.Type
-		rows, err = s.q().Query(ctx, fmt.Sprintf(historyType, tablesFor(q.Type).history), q.Type, q.Since, cur.T, cur.ID, cur.V, limit)
+		out, err = s.versions(ctx, fmt.Sprintf(historyType, tablesFor(q.Type).history), q.Type, q.Since, cur.T, cur.ID, cur.V, limit)
 	default:
-		rows, err = s.q().Query(ctx, historySystem, q.Since, cur.T, cur.Ty, cur.ID, cur.V, limit)
+		out, err = s.versions(ctx, historySystem, q.Since, cur.T, cur.Ty, cur.ID, cur.V, limit)
 	}
-	if err != nil {
-		return nil, "", translate(what, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*fhir.Version, error) {
-		v := &fhir.Version{}
-		return v, r.Scan(&v.Type, &v.ID, &v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content)
-	})
 	if err != nil {
 		return nil, "", translate(what, err)
 	}
@@ -98,4 +81,41 @@ func (s *Store) History(ctx context.Context, q fhir.HistoryQuery) ([]*fhir.Versi
 		next = base64.RawURLEncoding.EncodeToString(b)
 	}
 	return out, next, nil
+}
+
+// instanceHistory reads a page of one resource's versions: one statement
+// at the route its id names when it has versions there; when that page is
+// empty, the claim tells whether the history lives on another route or the
+// resource never existed (fhir.ErrNotFound through pgx.ErrNoRows).
+func (s *Store) instanceHistory(ctx context.Context, q fhir.HistoryQuery, before int64, limit int) ([]*fhir.Version, error) {
+	t := tablesFor(q.Type)
+	page := func(route int32) ([]*fhir.Version, error) {
+		return s.versions(ctx, fmt.Sprintf(historyInstance, t.history), route, q.Type, q.ID, q.Since, before, limit)
+	}
+	route := fhir.RouteOf(q.ID)
+	out, err := page(route)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	// Nothing on this page: find where the first version is, if anywhere.
+	err = atHome(ctx, s.q(), q.Type, q.ID, func(rt int32) error {
+		route = rt
+		return s.q().QueryRow(ctx, fmt.Sprintf(readHistoryVersion, t.history), rt, q.Type, q.ID, 1).Scan(new(int64), new(time.Time), new(bool), new([]byte))
+	})
+	if err != nil || route == fhir.RouteOf(q.ID) {
+		return out, err
+	}
+	return page(route)
+}
+
+// versions runs a history statement and collects its versions.
+func (s *Store) versions(ctx context.Context, sql string, args ...any) ([]*fhir.Version, error) {
+	rows, err := s.q().Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*fhir.Version, error) {
+		v := &fhir.Version{}
+		return v, r.Scan(&v.Type, &v.ID, &v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content)
+	})
 }

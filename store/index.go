@@ -15,8 +15,8 @@ func queueDeleteIndex(b *pgx.Batch, t *tableSet, route int32, typ, id string) {
 	}
 }
 
-// column is an index column after (route, type, id, param) and the SQL
-// type its parameter is cast to.
+// column is a column rows are inserted into, and the SQL type its
+// parameter is cast to ("" for none).
 type column struct{ name, cast string }
 
 var (

@@ -65,27 +65,24 @@ func (p *pending) flush(ctx context.Context, tx pgx.Tx) error {
 	groups := p.groups
 	p.groups, p.byKey = nil, nil
 	b := &pgx.Batch{}
-	type check struct {
-		want [][]any
-	}
-	var checks []*check // per statement, nil when it claims nothing
+	var claimed [][][]any // per statement: the rows it claims, nil for none
 	for _, g := range groups {
 		per := len(g.cols)
 		for rows := g.rows; len(rows) > 0; {
 			n := min(len(rows), maxParams/per)
 			b.Queue(insertRows(g, n), flatten(rows[:n])...)
+			var claims [][]any
 			if g.claim {
-				checks = append(checks, &check{want: rows[:n]})
-			} else {
-				checks = append(checks, nil)
+				claims = rows[:n]
 			}
+			claimed = append(claimed, claims)
 			rows = rows[n:]
 		}
 	}
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
-	for _, c := range checks {
-		if c == nil {
+	for _, want := range claimed {
+		if want == nil {
 			if _, err := br.Exec(); err != nil {
 				return err
 			}
@@ -107,7 +104,7 @@ func (p *pending) flush(ctx context.Context, tx pgx.Tx) error {
 		if err != nil {
 			return err
 		}
-		for _, row := range c.want {
+		for _, row := range want {
 			// Every claimed row starts (route, type, id); a ref claimed twice
 			// is taken by its first claim.
 			ref := row[1].(string) + "/" + row[2].(string)
@@ -171,3 +168,15 @@ var (
 	versionCols = append(keyCols[:3:3], column{"version_id", ""}, column{"last_updated", ""}, column{"deleted", ""}, column{"content", "jsonb"})
 	memberCols  = []column{{"route", ""}, {"patient", ""}, {"type", ""}, {"id", ""}, {"home", ""}}
 )
+
+// resources returns how many current rows of resources (of either class) the
+// pending rows hold.
+func (p *pending) resources() int {
+	n := 0
+	for _, g := range p.groups {
+		if g.table == patientTables.resources || g.table == sharedTables.resources {
+			n += len(g.rows)
+		}
+	}
+	return n
+}

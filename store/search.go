@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -192,14 +193,23 @@ func (b *sqlBuilder) routeIn(r string, routes []int32) string {
 // to one patient (a compartment search, or a filter on the parameter that
 // places resources), nil when the search is not pinned.
 func (s *Store) searchRoutes(ctx context.Context, q *search.Query, scope Scope) ([]int32, error) {
-	patient := scope.Patient
+	patient := pinnedPatient(q, scope)
 	if patient == "" {
-		patient = routedPatient(q.Type, q.Filters)
-	}
-	if patient == "" || Shared(q.Type) {
 		return nil, nil
 	}
 	return s.patientRoutes(ctx, patient)
+}
+
+// pinnedPatient is the patient whose compartment holds every match of q:
+// the scope's, or the one a compartment parameter pins; "" when none does.
+func pinnedPatient(q *search.Query, scope Scope) string {
+	if Shared(q.Type) {
+		return ""
+	}
+	if scope.Patient != "" {
+		return scope.Patient
+	}
+	return routedPatient(q.Type, q.Filters)
 }
 
 const memberHomes = `SELECT DISTINCT home FROM compartment_members WHERE route = $1 AND patient = $2`
@@ -221,10 +231,7 @@ func (s *Store) patientRoutes(ctx context.Context, patient string) ([]int32, err
 // as the store runs it for a patient without members on other routes.
 func searchSQL(q *search.Query, scope Scope) (string, []any, error) {
 	var routes []int32
-	if p := scope.Patient + routedPatient(q.Type, q.Filters); p != "" && !Shared(q.Type) {
-		if scope.Patient != "" {
-			p = scope.Patient
-		}
+	if p := pinnedPatient(q, scope); p != "" {
 		routes = []int32{fhir.RouteOf(p)}
 	}
 	b := &sqlBuilder{}
@@ -254,7 +261,7 @@ func routedPatient(typ string, filters []search.Filter) string {
 		if len(f.Chain) > 0 || f.Param == nil || f.Modifier != search.ModNone || len(f.Values) != 1 {
 			continue
 		}
-		if !contains(comp, f.Param.Code) && !(f.Param.Code == "patient" && patientInCompartment(typ, comp)) {
+		if !slices.Contains(comp, f.Param.Code) && !(f.Param.Code == "patient" && patientInCompartment(typ, comp)) {
 			continue
 		}
 		if r, ok := f.Values[0].(search.Reference); ok && r.ID != "" && (r.Type == "Patient" || r.Type == "") && r.URL == "" {
@@ -335,23 +342,19 @@ func (s *Store) countOf(ctx context.Context, q *search.Query, scope Scope, route
 	sql, args := `SELECT count(*) FROM `+tablesFor(q.Type).resources+` r WHERE `+where, b.params()
 	// With more filters the planner is better left to choose the order.
 	if scope.Patient == "" && routes == nil && len(q.Filters) == 1 {
-		for k, f := range q.Filters {
-			d := &sqlBuilder{}
-			rows, ok, err := d.positive(q.Type, f)
-			if err != nil {
-				return 0, err
-			}
-			if !ok {
-				continue
-			}
+		d := &sqlBuilder{}
+		rows, ok, err := d.positive(q.Type, q.Filters[0])
+		if err != nil {
+			return 0, err
+		}
+		if ok {
 			rest := *q
-			rest.Filters = append(append([]search.Filter{}, q.Filters[:k]...), q.Filters[k+1:]...)
+			rest.Filters = nil
 			others, err := d.searchWhere(&rest, scope, nil)
 			if err != nil {
 				return 0, err
 			}
 			sql, args = `SELECT count(*) FROM (`+rows.resources(d, q.Type)+`) r WHERE `+others, d.params()
-			break
 		}
 	}
 	var n int

@@ -56,12 +56,3 @@ func NewID(r *fhir.Resource) string {
 func compartmentPatients(r *fhir.Resource) []string {
 	return extract.CompartmentPatients(r.Type, r.Content)
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

@@ -84,13 +84,19 @@ func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error
 			return nil
 		}))
 	}
-	return translate("transaction", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return translate("transaction", s.begin(ctx, fn))
+}
+
+// begin runs fn with a Store in a new transaction that writes fn's pending
+// rows and commits when fn returns nil.
+func (s *Store) begin(ctx context.Context, fn func(tx *Store) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		st := &Store{pool: s.pool, tx: tx, pend: &pending{}, an: s.an}
 		if err := fn(st); err != nil {
 			return err
 		}
 		return st.flush(ctx)
-	}))
+	})
 }
 
 // inTx runs fn with a Store in a transaction that commits when fn returns
@@ -99,13 +105,7 @@ func (s *Store) inTx(ctx context.Context, what string, fn func(tx *Store) error)
 	if s.tx != nil {
 		return translate(what, fn(s))
 	}
-	return translate(what, pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		st := &Store{pool: s.pool, tx: tx, pend: &pending{}, an: s.an}
-		if err := fn(st); err != nil {
-			return err
-		}
-		return st.flush(ctx)
-	}))
+	return translate(what, s.begin(ctx, fn))
 }
 
 func refString(typ, id string) string { return fmt.Sprintf("%s/%s", typ, id) }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -221,22 +222,13 @@ func writeVersion(s *Store, b *pgx.Batch, t *tableSet, route, oldRoute int32, v 
 // in a distributed transaction (the one case a write spans shard groups).
 func queueMembers(s *Store, b *pgx.Batch, typ, id string, home int32, old, now []member) {
 	for _, m := range old {
-		if !hasMember(now, m) {
+		if !slices.Contains(now, m) {
 			b.Queue(deleteMember, m.route, m.patient, typ, id)
 		}
 	}
 	for _, m := range now {
 		s.pend.add("compartment_members", memberCols, false, upsertMember, m.route, m.patient, typ, id, home)
 	}
-}
-
-func hasMember(list []member, m member) bool {
-	for _, x := range list {
-		if x == m {
-			return true
-		}
-	}
-	return false
 }
 
 // queueMove re-homes a resource whose patient changed: its current row and

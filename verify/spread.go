@@ -32,11 +32,12 @@ WHERE r.route = hce_route(p) AND NOT r.deleted AND (r.type = 'Patient' AND r.id 
     AND x.param = 'subject' AND x.target_type = 'Patient' AND x.target_id = p))
 GROUP BY p`
 
-	// shardNodes maps routes to the primary nodes holding their shard, from
-	// the coordinator's catalog alone.
+	// shardNodes maps routes to the primary nodes holding their shard group
+	// (resources and every table co-located with it), from the
+	// coordinator's catalog alone.
 	shardNodes = `SELECT k.key, n.nodename, n.nodeport
 FROM unnest($1::int[]) AS k(key)
-JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column($2::text::regclass, k.key)
+JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column('resources', k.key)
 JOIN pg_dist_node n ON n.groupid = p.groupid AND n.noderole = 'primary'
 ORDER BY 1, 2, 3`
 )
@@ -70,16 +71,16 @@ func locate(ctx context.Context, db *pgxpool.Pool, patients []string) (*placemen
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count the test set by patient: %w", err)
 	}
-	if pl.nodes, err = nodesOf(ctx, db, "resources", routes, byRoute); err != nil {
+	if pl.nodes, err = nodesOf(ctx, db, routes, byRoute); err != nil {
 		return nil, err
 	}
 	return pl, nil
 }
 
-func nodesOf(ctx context.Context, db *pgxpool.Pool, table string, routes []int32, byRoute map[int32][]string) (map[string][]string, error) {
-	rows, err := db.Query(ctx, shardNodes, routes, table)
+func nodesOf(ctx context.Context, db *pgxpool.Pool, routes []int32, byRoute map[int32][]string) (map[string][]string, error) {
+	rows, err := db.Query(ctx, shardNodes, routes)
 	if err != nil {
-		return nil, fmt.Errorf("shard placement of %s: %w", table, err)
+		return nil, fmt.Errorf("shard placement: %w", err)
 	}
 	defer rows.Close()
 	out := map[string][]string{}
@@ -95,7 +96,7 @@ func nodesOf(ctx context.Context, db *pgxpool.Pool, table string, routes []int32
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("shard placement of %s: %w", table, err)
+		return nil, fmt.Errorf("shard placement: %w", err)
 	}
 	return out, nil
 }

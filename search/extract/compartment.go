@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -28,21 +29,12 @@ func CompartmentPatients(typ string, content map[string]any) []string {
 		for _, n := range nodes {
 			m, _ := n.Value.(map[string]any)
 			ref, _ := m["reference"].(string)
-			if t, id, ok := fhir.SplitReference(ref); ok && t == "Patient" && !contains(out, id) {
+			if t, id, ok := fhir.SplitReference(ref); ok && t == "Patient" && !slices.Contains(out, id) {
 				out = append(out, id)
 			}
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func compartmentExpressions(typ string) []*fhirpath.Expr {
