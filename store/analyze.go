@@ -31,7 +31,7 @@ const analyzeEvery = 10_000
 var analyzed = func() string {
 	ts := []string{"resources", "resource_ids", "compartment_members", "shared_resources"}
 	for _, set := range tableSets {
-		ts = append(ts, set.indexTables()...)
+		ts = append(ts, set.index...)
 	}
 	return strings.Join(ts, ", ")
 }()

@@ -60,13 +60,13 @@ func TestCitusDistribution(t *testing.T) {
 	if !ok || res.kind != "distributed" || res.column != "route" {
 		t.Fatalf("resources is %+v", res)
 	}
-	for _, name := range append([]string{"resource_history", "resource_ids", "compartment_members"}, patientTables.indexTables()...) {
+	for _, name := range append([]string{"resource_history", "resource_ids", "compartment_members"}, patientTables.index...) {
 		tb, ok := got[name]
 		if !ok || tb.kind != "distributed" || tb.column != "route" || tb.coloc != res.coloc {
 			t.Errorf("%s is %+v, want distributed by route, co-located with resources (%d)", name, tb, res.coloc)
 		}
 	}
-	for _, name := range append([]string{"shared_resources", "shared_history"}, sharedTables.indexTables()...) {
+	for _, name := range append([]string{"shared_resources", "shared_history"}, sharedTables.index...) {
 		if tb := got[name]; tb.kind != "reference" {
 			t.Errorf("%s is %+v, want a reference table", name, tb)
 		}

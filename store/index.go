@@ -10,7 +10,7 @@ import (
 
 // queueDeleteIndex removes the index rows of route/typ/id.
 func queueDeleteIndex(b *pgx.Batch, t *tableSet, route int32, typ, id string) {
-	for _, table := range t.indexTables() {
+	for _, table := range t.index {
 		b.Queue(`DELETE FROM `+table+` WHERE route = $1 AND type = $2 AND id = $3`, route, typ, id)
 	}
 }

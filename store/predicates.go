@@ -331,8 +331,9 @@ func (b *sqlBuilder) forwardChain(typ string, f search.Filter) (indexRows, error
 	h := b.alias("h")
 	code := b.arg(hop.Param.Code)
 	var alts []string
+	byClass := splitTypes(hop.Types)
 	for _, set := range tableSets {
-		types := splitTypes(hop.Types)[set]
+		types := byClass[set]
 		if len(types) == 0 {
 			continue
 		}
@@ -357,8 +358,9 @@ func (b *sqlBuilder) reverseChain(r string, f search.Filter) (string, error) {
 	rest.Chain = f.Chain[1:]
 	code := b.arg(hop.Param.Code)
 	var alts []string
+	byClass := splitTypes(hop.Types)
 	for _, set := range tableSets {
-		types := splitTypes(hop.Types)[set]
+		types := byClass[set]
 		if len(types) == 0 {
 			continue
 		}

@@ -12,25 +12,26 @@ import (
 // Both classes have the same columns, so one SQL shape serves both.
 type tableSet struct {
 	resources, history string
-	// ids is the claim table, "" for the shared class, whose ids are always
-	// at the route they name.
-	ids string
 	// idx maps a search parameter type to its index table.
 	idx map[string]string
+	// index lists the index tables, sorted, for deleting a resource's rows.
+	index []string
 }
 
 var (
-	patientTables = tableSet{resources: "resources", history: "resource_history", ids: "resource_ids", idx: indexNames("idx_")}
-	sharedTables  = tableSet{resources: "shared_resources", history: "shared_history", idx: indexNames("shared_idx_")}
+	patientTables = newTableSet("resources", "resource_history", "idx_")
+	sharedTables  = newTableSet("shared_resources", "shared_history", "shared_idx_")
 	tableSets     = []*tableSet{&patientTables, &sharedTables}
 )
 
-func indexNames(prefix string) map[string]string {
-	m := map[string]string{}
-	for _, t := range []string{"string", "token", "date", "number", "quantity", "reference", "uri", "composite"} {
-		m[t] = prefix + t
+func newTableSet(resources, history, indexPrefix string) tableSet {
+	t := tableSet{resources: resources, history: history, idx: map[string]string{}}
+	for _, typ := range []string{"string", "token", "date", "number", "quantity", "reference", "uri", "composite"} {
+		t.idx[typ] = indexPrefix + typ
+		t.index = append(t.index, indexPrefix+typ)
 	}
-	return m
+	sort.Strings(t.index)
+	return t
 }
 
 // tablesFor returns the tables that hold resources of typ.
@@ -48,21 +49,10 @@ func Shared(typ string) bool {
 	return typ != "Patient" && len(spec.PatientCompartment(typ)) == 0
 }
 
-// claims reports whether ids of typ are claimed in the ids table: those of
+// claims reports whether ids of typ are claimed in resource_ids: those of
 // compartment types whose rows may live on another route than their id
 // names. A Patient and a shared resource always live where their id routes.
 func claims(typ string) bool { return typ != "Patient" && !Shared(typ) }
-
-// indexTables lists the set's index tables, sorted, for deleting a
-// resource's rows.
-func (t *tableSet) indexTables() []string {
-	ts := make([]string, 0, len(t.idx))
-	for _, n := range t.idx {
-		ts = append(ts, n)
-	}
-	sort.Strings(ts)
-	return ts
-}
 
 // splitTypes groups types by the table set that holds them, patient tables
 // first.
