@@ -29,13 +29,19 @@ func place(r *fhir.Resource) placement {
 	if r.Type != "Patient" && len(patients) > 0 {
 		home = patients[0]
 	}
-	p := placement{home: fhir.RouteOf(home)}
+	route := fhir.RouteOf(home)
+	return placement{home: route, others: elsewhere(patients, route)}
+}
+
+// elsewhere returns the memberships of patients whose route is not home.
+func elsewhere(patients []string, home int32) []member {
+	var out []member
 	for _, id := range patients {
-		if rt := fhir.RouteOf(id); rt != p.home && id != home {
-			p.others = append(p.others, member{route: rt, patient: id})
+		if rt := fhir.RouteOf(id); rt != home {
+			out = append(out, member{route: rt, patient: id})
 		}
 	}
-	return p
+	return out
 }
 
 // NewID returns a new id for r whose route is r's home route, so that r's

@@ -191,15 +191,7 @@ func deleteTx(ctx context.Context, s *Store, typ, id string, ifMatch int64) (*fh
 }
 
 // others are the memberships the current version has on other routes.
-func (c current) others() []member {
-	var out []member
-	for _, p := range c.patients {
-		if rt := fhir.RouteOf(p); rt != c.home {
-			out = append(out, member{route: rt, patient: p})
-		}
-	}
-	return out
-}
+func (c current) others() []member { return elsewhere(c.patients, c.home) }
 
 // writeVersion replaces the current row at route by v (in b, sent at once)
 // and adds v to the history and x to the index (pending), after deleting
