@@ -204,6 +204,7 @@ func startServer(t *testing.T, dbURL string) (base, token string) {
 		}
 		select {
 		case err := <-exited:
+			exited <- err // for the cleanup, which waits for the exit too
 			raw, _ := os.ReadFile(logPath)
 			t.Fatalf("hce serve exited: %v\n%s", err, raw)
 		case <-time.After(100 * time.Millisecond):

@@ -9,6 +9,14 @@
 --
 -- The token and reference indexes also carry (route, id), so that a count
 -- started from the index rows (store.countOf) reads the index alone.
+--
+-- On Citus the coordinator holds a copy of the reference tables; without
+-- local execution every command goes to the placements over connections,
+-- so that DDL on the distributed tables can follow work on the reference
+-- tables in this one transaction. (Elsewhere the setting is a harmless
+-- placeholder.)
+SET LOCAL citus.enable_local_execution = off;
+
 -- +goose StatementBegin
 DO $$
 DECLARE
