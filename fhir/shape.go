@@ -2,10 +2,11 @@ package fhir
 
 import (
 	"encoding/json"
-	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 	"reflect"
 	"strings"
 	"sync"
+
+	models "github.com/samply/golang-fhir-models/fhir-models/fhir"
 )
 
 // kind is how an element's value is written in JSON.

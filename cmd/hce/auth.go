@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/hce-fhir/hce/auth"
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 // authFlags configure authentication of hce serve.

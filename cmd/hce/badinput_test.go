@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 // TestBadInput checks that every kind of bad request gets a 4xx

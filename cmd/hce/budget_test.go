@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"

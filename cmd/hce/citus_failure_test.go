@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 func TestCapabilityStatement(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 // TestFidelity writes every official R4 example and reads it back: apart

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 func TestHistory(t *testing.T) {

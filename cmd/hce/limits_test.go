@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/search"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 func TestOperationsEndpoints(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 // TestPatientContext checks that patient/ scopes reach only the compartment

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/search"
 	"github.com/hce-fhir/hce/store"
 )

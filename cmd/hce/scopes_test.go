@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 // TestScopesPerInteraction checks every interaction against a scope that

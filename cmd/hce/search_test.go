@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 // searchFixture stores a small clinical record set whose ids are chosen by

@@ -13,7 +13,7 @@ import (
 
 	"github.com/hce-fhir/hce/audit"
 	"github.com/hce-fhir/hce/fhir"
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/search"
 	"github.com/hce-fhir/hce/store"
 	"github.com/labstack/echo/v4"

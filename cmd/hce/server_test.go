@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/hce-fhir/hce/auth"
-	"github.com/hce-fhir/hce/fhir/rest"
 	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
 	"github.com/prometheus/client_golang/prometheus"
 )

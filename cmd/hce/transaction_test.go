@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hce-fhir/hce/fhir/rest"
+	"github.com/hce-fhir/hce/rest"
 )
 
 // bundleOf builds a batch or transaction Bundle from entries.
