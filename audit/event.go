@@ -1,8 +1,13 @@
 package audit
 
 import (
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -66,48 +71,68 @@ func (e *Event) outcomeCode() string {
 	return "8"
 }
 
-// Resource turns the event into an AuditEvent resource.
-func (e *Event) Resource() *fhir.Resource {
-	agent := map[string]any{"requestor": true}
-	who := map[string]any{}
+// Record is an AuditEvent ready to store: its JSON, and the fields it is
+// searched by.
+type Record struct {
+	// ID is a version 7 UUID: the millisecond of Recorded, then random
+	// bits, so that ids sort by time.
+	ID string
+	// Recorded is when the interaction was received, to the microsecond.
+	Recorded time.Time
+	// Patient is the id of the patient entity (search parameter patient);
+	// Agent the requestor's who.reference (agent); Entity the first
+	// entity's what.reference (entity); Subtype the FHIR interaction;
+	// Client the OAuth client (altid); Address the client's address. Empty
+	// when the event has none.
+	Patient, Agent, Entity, Subtype, Client, Address string
+	// Action and Outcome are AuditEvent.action and AuditEvent.outcome.
+	Action, Outcome string
+	// Content is the AuditEvent resource, meta included (version 1,
+	// lastUpdated = recorded).
+	Content []byte
+}
+
+// Record turns the event into an AuditEvent, built from typed structs:
+// this runs once per interaction.
+func (e *Event) Record() Record {
+	at := e.Time.UTC().Truncate(time.Microsecond)
+	r := Record{ID: newID(at), Recorded: at, Action: e.Action(), Outcome: e.outcomeCode(), Subtype: e.Interaction,
+		Client: e.ClientID, Address: e.Address}
+	who := &reference{}
 	switch {
 	case e.FHIRUser != "":
-		who["reference"] = e.FHIRUser
-	case e.Subject != "":
-		who["identifier"] = map[string]any{"system": e.Issuer, "value": e.Subject}
-	default:
-		who["display"] = "anonymous"
+		who.Reference = e.FHIRUser
+	case e.Subject == "":
+		who.Display = "anonymous"
 	}
-	if e.FHIRUser != "" && e.Subject != "" {
-		who["identifier"] = map[string]any{"system": e.Issuer, "value": e.Subject}
+	if e.Subject != "" {
+		who.Identifier = &identifier{System: e.Issuer, Value: e.Subject}
 	}
-	if ident, ok := who["identifier"].(map[string]any); ok && ident["system"] == "" {
-		delete(ident, "system")
-	}
-	agent["who"] = who
-	if e.ClientID != "" {
-		agent["altId"] = e.ClientID
-	}
+	r.Agent = who.Reference
+	a := agent{Requestor: true, Who: who, AltID: e.ClientID}
 	if e.Address != "" {
-		agent["network"] = map[string]any{"address": e.Address, "type": "2"} // IP address
+		a.Network = &network{Address: e.Address, Type: "2"} // IP address
 	}
-	var entities []any
+	var entities []entity
 	if e.Type != "" {
-		what := map[string]any{"type": e.Type}
+		what := &reference{Type: e.Type}
 		if e.ID != "" {
-			what = map[string]any{"reference": e.Type + "/" + e.ID}
+			what = &reference{Reference: e.Type + "/" + e.ID}
+			r.Entity = what.Reference
+			if e.Type == "Patient" {
+				r.Patient = e.ID
+			}
 		}
-		entities = append(entities, map[string]any{"what": what,
-			"type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object")})
+		entities = append(entities, entity{What: what, Type: &systemObject})
 	}
 	if e.Query != "" {
-		entities = append(entities, map[string]any{"query": base64.StdEncoding.EncodeToString([]byte(e.Query)),
-			"type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2", "System Object")})
+		entities = append(entities, entity{Query: base64.StdEncoding.EncodeToString([]byte(e.Query)), Type: &systemObject})
 	}
 	if e.Patient != "" && !(e.Type == "Patient" && e.ID == e.Patient) {
-		entities = append(entities, map[string]any{"what": map[string]any{"reference": "Patient/" + e.Patient},
-			"type": coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "1", "Person"),
-			"role": coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient")})
+		entities = append(entities, entity{What: &reference{Reference: "Patient/" + e.Patient}, Type: &person, Role: &patientRole})
+		if r.Patient == "" {
+			r.Patient = e.Patient
+		}
 	}
 	detail := e.Method + " " + e.Path
 	if e.Query != "" {
@@ -116,35 +141,100 @@ func (e *Event) Resource() *fhir.Resource {
 	if e.Entry > 0 {
 		detail = "Bundle.entry[" + strconv.Itoa(e.Entry-1) + "] " + detail
 	}
-	content := map[string]any{
-		"resourceType": "AuditEvent",
-		"type":         coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"),
-		"subtype":      []any{coding("http://hl7.org/fhir/restful-interaction", e.Interaction, "")},
-		"action":       e.Action(),
-		"recorded":     fhir.FormatInstant(e.Time),
-		"outcome":      e.outcomeCode(),
-		"agent":        []any{agent},
-		"source": map[string]any{"observer": map[string]any{"display": "HCE"},
-			"type": []any{coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")}},
-	}
 	desc := strconv.Itoa(e.Status) + " " + detail
 	if e.Outcome != "" {
 		desc += ": " + e.Outcome
 	}
-	content["outcomeDesc"] = desc
+	ev := auditEvent{ResourceType: "AuditEvent", ID: r.ID, Meta: meta{VersionID: "1", LastUpdated: fhir.FormatInstant(at)},
+		Type: restType, Subtype: []coding{{System: "http://hl7.org/fhir/restful-interaction", Code: e.Interaction}},
+		Action: r.Action, Recorded: fhir.FormatInstant(at), Outcome: r.Outcome, OutcomeDesc: desc,
+		Agent: []agent{a}, Source: source{Observer: reference{Display: "HCE"}, Type: []coding{appServer}}, Entity: entities}
 	if e.RequestID != "" {
-		content["extension"] = []any{map[string]any{"url": "https://hce.dev/fhir/StructureDefinition/request-id", "valueString": e.RequestID}}
+		ev.Extension = []extension{{URL: "https://hce.dev/fhir/StructureDefinition/request-id", ValueString: e.RequestID}}
 	}
-	if entities != nil {
-		content["entity"] = entities
-	}
-	return &fhir.Resource{Type: "AuditEvent", Content: content}
+	r.Content, _ = json.Marshal(ev) // plain strings and structs: cannot fail
+	return r
 }
 
-func coding(system, code, display string) map[string]any {
-	c := map[string]any{"system": system, "code": code}
-	if display != "" {
-		c["display"] = display
-	}
-	return c
+// newID is a version 7 UUID for at.
+func newID(at time.Time) string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	var ms [8]byte
+	binary.BigEndian.PutUint64(ms[:], uint64(at.UnixMilli()))
+	copy(u[:6], ms[2:])
+	u[6] = 0x70 | u[6]&0x0f
+	u[8] = 0x80 | u[8]&0x3f
+	h := hex.EncodeToString(u[:])
+	return strings.Join([]string{h[:8], h[8:12], h[12:16], h[16:20], h[20:]}, "-")
 }
+
+// The AuditEvent elements the server writes.
+type (
+	auditEvent struct {
+		ResourceType string      `json:"resourceType"`
+		ID           string      `json:"id"`
+		Meta         meta        `json:"meta"`
+		Extension    []extension `json:"extension,omitempty"`
+		Type         coding      `json:"type"`
+		Subtype      []coding    `json:"subtype"`
+		Action       string      `json:"action"`
+		Recorded     string      `json:"recorded"`
+		Outcome      string      `json:"outcome"`
+		OutcomeDesc  string      `json:"outcomeDesc"`
+		Agent        []agent     `json:"agent"`
+		Source       source      `json:"source"`
+		Entity       []entity    `json:"entity,omitempty"`
+	}
+	meta struct {
+		VersionID   string `json:"versionId"`
+		LastUpdated string `json:"lastUpdated"`
+	}
+	extension struct {
+		URL         string `json:"url"`
+		ValueString string `json:"valueString"`
+	}
+	coding struct {
+		System  string `json:"system"`
+		Code    string `json:"code"`
+		Display string `json:"display,omitempty"`
+	}
+	identifier struct {
+		System string `json:"system,omitempty"`
+		Value  string `json:"value"`
+	}
+	reference struct {
+		Reference  string      `json:"reference,omitempty"`
+		Type       string      `json:"type,omitempty"`
+		Identifier *identifier `json:"identifier,omitempty"`
+		Display    string      `json:"display,omitempty"`
+	}
+	network struct {
+		Address string `json:"address"`
+		Type    string `json:"type"`
+	}
+	agent struct {
+		Who       *reference `json:"who"`
+		AltID     string     `json:"altId,omitempty"`
+		Requestor bool       `json:"requestor"`
+		Network   *network   `json:"network,omitempty"`
+	}
+	source struct {
+		Observer reference `json:"observer"`
+		Type     []coding  `json:"type"`
+	}
+	entity struct {
+		What  *reference `json:"what,omitempty"`
+		Type  *coding    `json:"type,omitempty"`
+		Role  *coding    `json:"role,omitempty"`
+		Query string     `json:"query,omitempty"`
+	}
+)
+
+var (
+	restType     = coding{System: "http://terminology.hl7.org/CodeSystem/audit-event-type", Code: "rest", Display: "RESTful Operation"}
+	appServer    = coding{System: "http://terminology.hl7.org/CodeSystem/security-source-type", Code: "4", Display: "Application Server"}
+	systemObject = coding{System: "http://terminology.hl7.org/CodeSystem/audit-entity-type", Code: "2", Display: "System Object"}
+	person       = coding{System: "http://terminology.hl7.org/CodeSystem/audit-entity-type", Code: "1", Display: "Person"}
+	patientRole  = coding{System: "http://terminology.hl7.org/CodeSystem/object-role", Code: "1", Display: "Patient"}
+)

@@ -2,8 +2,8 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -28,16 +28,19 @@ func TestEventResourceIsValidR4(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.e.Time = time.Now()
-			r := tt.e.Resource()
-			raw, err := json.Marshal(r.Content)
+			r := tt.e.Record()
+			res, err := fhir.Parse(r.Content)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("not a valid AuditEvent: %v\n%s", err, r.Content)
 			}
-			if _, err := fhir.Parse(raw); err != nil {
-				t.Fatalf("not a valid AuditEvent: %v\n%s", err, raw)
+			if res.Content["action"] != tt.action || res.Content["outcome"] != tt.out || r.Action != tt.action || r.Outcome != tt.out {
+				t.Fatalf("action %v outcome %v, want %s %s", res.Content["action"], res.Content["outcome"], tt.action, tt.out)
 			}
-			if r.Content["action"] != tt.action || r.Content["outcome"] != tt.out {
-				t.Fatalf("action %v outcome %v, want %s %s", r.Content["action"], r.Content["outcome"], tt.action, tt.out)
+			if res.ID != r.ID || !fhir.IsUUID(r.ID) || r.ID[14] != '7' {
+				t.Fatalf("id %q (resource %q), want a version 7 UUID", r.ID, res.ID)
+			}
+			if ms := r.Recorded.UnixMilli(); r.ID[:8]+r.ID[9:13] != fmt.Sprintf("%012x", ms) {
+				t.Fatalf("id %s does not start with the millisecond %x", r.ID, ms)
 			}
 		})
 	}
@@ -46,7 +49,7 @@ func TestEventResourceIsValidR4(t *testing.T) {
 func TestWriterBatchesAndFlushesOnClose(t *testing.T) {
 	var mu sync.Mutex
 	var batches []int
-	w := NewWriter(func(ctx context.Context, rs []*fhir.Resource) error {
+	w := NewWriter(func(ctx context.Context, rs []Record) error {
 		mu.Lock()
 		batches = append(batches, len(rs))
 		mu.Unlock()
@@ -73,7 +76,7 @@ func TestWriterBatchesAndFlushesOnClose(t *testing.T) {
 
 func TestWriterFlushesOnInterval(t *testing.T) {
 	got := make(chan int, 1)
-	w := NewWriter(func(ctx context.Context, rs []*fhir.Resource) error { got <- len(rs); return nil },
+	w := NewWriter(func(ctx context.Context, rs []Record) error { got <- len(rs); return nil },
 		Options{Interval: 20 * time.Millisecond})
 	defer w.Close(context.Background())
 	_ = w.Record(Event{Interaction: "read", Status: 200})
@@ -84,5 +87,21 @@ func TestWriterFlushesOnInterval(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("the interval did not flush")
+	}
+}
+
+// TestRecordFields checks the searchable fields a Record carries beside its
+// JSON: they are what AuditEvent searches compare.
+func TestRecordFields(t *testing.T) {
+	r := (&Event{Time: time.Now(), Interaction: "read", Type: "Observation", ID: "1", Status: 200, FHIRUser: "Practitioner/7",
+		Subject: "u1", ClientID: "app", Address: "10.0.0.1", Patient: "p1"}).Record()
+	want := Record{Patient: "p1", Agent: "Practitioner/7", Entity: "Observation/1", Subtype: "read", Client: "app", Address: "10.0.0.1", Action: "R", Outcome: "0"}
+	got := Record{Patient: r.Patient, Agent: r.Agent, Entity: r.Entity, Subtype: r.Subtype, Client: r.Client, Address: r.Address, Action: r.Action, Outcome: r.Outcome}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("fields %+v, want %+v", got, want)
+	}
+	self := (&Event{Time: time.Now(), Interaction: "read", Type: "Patient", ID: "p2", Status: 200}).Record()
+	if self.Patient != "p2" || self.Agent != "" {
+		t.Fatalf("a read of Patient/p2: patient %q agent %q", self.Patient, self.Agent)
 	}
 }

@@ -7,12 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/hce-fhir/hce/fhir"
 )
 
 // Sink stores a batch of AuditEvents, all or none.
-type Sink func(ctx context.Context, events []*fhir.Resource) error
+type Sink func(ctx context.Context, events []Record) error
 
 // Options tunes a Writer.
 type Options struct {
@@ -101,7 +99,7 @@ func (w *Writer) Close(ctx context.Context) error {
 
 func (w *Writer) run() {
 	defer close(w.done)
-	batch := make([]*fhir.Resource, 0, w.opt.Batch)
+	batch := make([]Record, 0, w.opt.Batch)
 	tick := time.NewTicker(w.opt.Interval)
 	defer tick.Stop()
 	flush := func() {
@@ -109,7 +107,7 @@ func (w *Writer) run() {
 			return
 		}
 		w.store(batch)
-		batch = make([]*fhir.Resource, 0, w.opt.Batch)
+		batch = make([]Record, 0, w.opt.Batch)
 	}
 	for {
 		select {
@@ -118,7 +116,7 @@ func (w *Writer) run() {
 				flush()
 				return
 			}
-			batch = append(batch, e.Resource())
+			batch = append(batch, e.Record())
 			if len(batch) >= w.opt.Batch {
 				flush()
 			}
@@ -130,7 +128,7 @@ func (w *Writer) run() {
 
 // store writes one batch, retrying a few times: the database may be
 // briefly away.
-func (w *Writer) store(batch []*fhir.Resource) {
+func (w *Writer) store(batch []Record) {
 	var err error
 	for attempt := range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

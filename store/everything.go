@@ -16,7 +16,8 @@ import (
 // resources (Practitioner, Organization, Medication …) that the compartment
 // references, each once over all pages. since and types filter; count
 // pages by keyset, so pages stay stable while others write. The cursor is
-// "c:Type/id" in the compartment part and "s:Type/id" in the shared part.
+// "c:Type/id" in the compartment part, "a:recorded/id" among the patient's
+// AuditEvents (when _type names them) and "s:Type/id" in the shared part.
 func (s *Store) Everything(ctx context.Context, patient string, since time.Time, types []string, count int, after string) ([]*fhir.Version, string, error) {
 	what := "everything Patient/" + patient
 	self, err := s.Read(ctx, "Patient", patient)
@@ -30,7 +31,7 @@ func (s *Store) Everything(ctx context.Context, patient string, since time.Time,
 	part, key, _ := strings.Cut(after, ":")
 	afterType, afterID, _ := strings.Cut(key, "/")
 	var out []*fhir.Version
-	if part != "s" {
+	if part == "" || part == "c" {
 		b := &sqlBuilder{}
 		sql := `SELECT r.type, r.id, r.version_id, r.last_updated, r.content::text, r.route FROM resources r WHERE ` +
 			and(b.routeIn("r", routes), b.inCompartment("r", patient), b.everythingFilter("r", since, types),
@@ -45,7 +46,14 @@ func (s *Store) Everything(ctx context.Context, patient string, since time.Time,
 			last := got[count-1]
 			return got[:count], "c:" + last.Type + "/" + last.ID, nil
 		}
-		out, afterType, afterID = got, "", ""
+		out, afterType, afterID, key = got, "", "", ""
+	}
+	if part != "s" && slices.Contains(types, auditType) {
+		page, next, err := s.everythingAudit(ctx, patient, since, count-len(out), key)
+		if err != nil || next != "" {
+			return append(out, page...), next, translate(what, err)
+		}
+		out, afterType, afterID = append(out, page...), "", ""
 	}
 	// The shared resources the compartment references, in (type, id) order.
 	room := count - len(out)

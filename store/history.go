@@ -61,6 +61,9 @@ func (s *Store) History(ctx context.Context, q fhir.HistoryQuery) ([]*fhir.Versi
 	var out []*fhir.Version
 	var err error
 	switch {
+	case q.Type == auditType:
+		what = "history AuditEvent"
+		out, err = s.auditHistory(ctx, q, cur, limit)
 	case q.ID != "":
 		what = "history " + refString(q.Type, q.ID)
 		out, err = s.instanceHistory(ctx, q, cur.V, limit)

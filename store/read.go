@@ -27,6 +27,9 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error)
 	if err := s.flush(ctx); err != nil {
 		return nil, translate("write", err)
 	}
+	if typ == auditType {
+		return s.readAuditEvent(ctx, id)
+	}
 	what := "read " + refString(typ, id)
 	t := tablesFor(typ)
 	v := &fhir.Version{Type: typ, ID: id}
@@ -48,6 +51,13 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error)
 func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Version, error) {
 	if err := s.flush(ctx); err != nil {
 		return nil, translate("write", err)
+	}
+	if typ == auditType {
+		v, err := s.readAuditEvent(ctx, id)
+		if err == nil && vid != 1 {
+			return nil, fhir.Errorf(fhir.ErrNotFound, "not-found", fmt.Sprintf("%s has only version 1", refString(typ, id)))
+		}
+		return v, err
 	}
 	what := fmt.Sprintf("vread %s/_history/%d", refString(typ, id), vid)
 	var v *fhir.Version

@@ -40,6 +40,12 @@ func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*Sear
 	if err := s.flush(ctx); err != nil {
 		return nil, translate("write", err)
 	}
+	if q.Type == auditType {
+		return s.searchAudit(ctx, q, scope)
+	}
+	if name := reachesAudit(q); name != "" {
+		return nil, fhir.Invalid("AuditEvents are searched on their own (GET AuditEvent?...), not through chains, _has or includes", name)
+	}
 	what := "search " + q.Type
 	routes, err := s.searchRoutes(ctx, q, scope)
 	if err != nil {
@@ -141,6 +147,9 @@ func (s *Store) Match(ctx context.Context, typ string, criteria url.Values, limi
 	q, err := search.Parse(typ, criteria, search.Options{Strict: true, MaxCount: 1 << 30, DefaultCount: 1 << 30})
 	if err != nil {
 		return nil, err
+	}
+	if typ == auditType {
+		return s.matchAudit(ctx, q, limit)
 	}
 	b := &sqlBuilder{}
 	where, err := b.where("r", typ, q.Filters)

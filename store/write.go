@@ -85,6 +85,9 @@ func (s *Store) Delete(ctx context.Context, typ, id string, ifMatch int64) (*fhi
 // current row itself); a claim that inserts nothing when the rows are
 // written means the id is taken, and the transaction fails.
 func createTx(s *Store, r *fhir.Resource) (*fhir.Version, error) {
+	if r.Type == auditType {
+		return nil, fhir.Invalid("AuditEvents are recorded by the server, not written as resources", "AuditEvent")
+	}
 	p := place(r)
 	t := tablesFor(r.Type)
 	v, err := newVersion(r, 1, false)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/hce-fhir/hce/audit"
 	"github.com/hce-fhir/hce/auth"
-	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
@@ -117,10 +116,7 @@ func TestAuditTrail(t *testing.T) {
 // does, stores every queued event.
 func TestAuditFlushOnClose(t *testing.T) {
 	st := store.New(testdb.Pool(t, store.MigrateUp))
-	w := audit.NewWriter(func(ctx context.Context, rs []*fhir.Resource) error {
-		_, err := st.Load(ctx, rs)
-		return err
-	}, audit.Options{Interval: time.Hour, Batch: 1000})
+	w := audit.NewWriter(auditSink(st), audit.Options{Interval: time.Hour, Batch: 1000})
 	for range 250 {
 		if err := w.Record(audit.Event{Time: time.Now(), Interaction: "read", Status: 200, Type: "Patient", ID: "flush-" + uniq}); err != nil {
 			t.Fatal(err)
@@ -152,10 +148,7 @@ func BenchmarkReadAudit(b *testing.B) {
 			opt := rest.Options{Auth: iss.Verifier()}
 			var w *audit.Writer
 			if on {
-				w = audit.NewWriter(func(ctx context.Context, rs []*fhir.Resource) error {
-					_, err := st.Load(ctx, rs)
-					return err
-				}, audit.Options{})
+				w = audit.NewWriter(auditSink(st), audit.Options{})
 				opt.Audit = w
 			}
 			srv := httptest.NewServer(newServer(st, opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil))))

@@ -17,7 +17,6 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/hce-fhir/hce/audit"
 	"github.com/hce-fhir/hce/auth"
-	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/internal/testkeys"
 	"github.com/hce-fhir/hce/load"
@@ -90,10 +89,7 @@ func newAuthServer(t *testing.T, opt rest.Options) *authServer {
 	opt.SMART = md
 	pool := testdb.Pool(t, store.MigrateUp)
 	st := store.New(pool)
-	w := audit.NewWriter(func(ctx context.Context, rs []*fhir.Resource) error {
-		_, err := st.Load(ctx, rs)
-		return err
-	}, audit.Options{Interval: 20 * time.Millisecond})
+	w := audit.NewWriter(auditSink(st), audit.Options{Interval: 20 * time.Millisecond})
 	t.Cleanup(func() { w.Close(context.Background()) })
 	opt.Audit = w
 	srv := httptest.NewServer(newServer(st, opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil))))

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hce-fhir/hce/audit"
-	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/search"
 	"github.com/hce-fhir/hce/store"
@@ -132,10 +131,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	st := store.New(db.pool)
 	var auditor *audit.Writer
 	if f.audit {
-		auditor = audit.NewWriter(func(ctx context.Context, rs []*fhir.Resource) error {
-			_, err := st.Load(ctx, rs)
-			return err
-		}, audit.Options{Log: log})
+		auditor = audit.NewWriter(auditSink(st), audit.Options{Log: log})
 		f.opt.Audit = auditor
 	}
 	f.opt.SearchConcurrency = searchConcurrency(f.opt.SearchConcurrency, int(db.pool.Config().MaxConns))
