@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hce-fhir/hce/audit"
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/jackc/pgx/v5"
@@ -232,6 +233,13 @@ func TestCitusOneNode(t *testing.T) {
 			return err
 		}, false, 0},
 		{"delete", func() error { _, err := l.Delete(ctx, "Observation", obs, 0); return err }, true, 1},
+		{"a batch of AuditEvents", func() error {
+			rows := make([]AuditRecord, 50)
+			for i := range rows {
+				rows[i] = AuditRecord((&audit.Event{Time: time.Now(), Interaction: "read", Type: "Observation", ID: obs, Patient: patient, Status: 200}).Record())
+			}
+			return l.RecordAudit(ctx, rows)
+		}, true, 0},
 	}
 	var workers int
 	if err := l.pool.QueryRow(ctx, `SELECT count(*) FROM pg_dist_node WHERE groupid <> 0 AND isactive AND noderole = 'primary'`).Scan(&workers); err != nil {
