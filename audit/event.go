@@ -156,14 +156,19 @@ func (e *Event) Record() Record {
 	return r
 }
 
-// newID is a version 7 UUID for at.
+// newID is a version 7 UUID for at: the Unix millisecond, its fraction,
+// then random bits.
 func newID(at time.Time) string {
 	var u [16]byte
 	_, _ = rand.Read(u[:])
 	var ms [8]byte
 	binary.BigEndian.PutUint64(ms[:], uint64(at.UnixMilli()))
 	copy(u[:6], ms[2:])
-	u[6] = 0x70 | u[6]&0x0f
+	// The 12 bits after the version hold the fraction of the millisecond
+	// (RFC 9562, method 3), so ids sort like their instants.
+	frac := (at.Nanosecond() % 1e6) * 4096 / 1e6
+	u[6] = 0x70 | byte(frac>>8)
+	u[7] = byte(frac)
 	u[8] = 0x80 | u[8]&0x3f
 	h := hex.EncodeToString(u[:])
 	return strings.Join([]string{h[:8], h[8:12], h[12:16], h[16:20], h[20:]}, "-")

@@ -42,6 +42,11 @@ func TestEventResourceIsValidR4(t *testing.T) {
 			if ms := r.Recorded.UnixMilli(); r.ID[:8]+r.ID[9:13] != fmt.Sprintf("%012x", ms) {
 				t.Fatalf("id %s does not start with the millisecond %x", r.ID, ms)
 			}
+			later := tt.e
+			later.Time = tt.e.Time.Add(time.Microsecond)
+			if next := later.Record(); next.ID <= r.ID {
+				t.Fatalf("an event a microsecond later has id %s, not after %s", next.ID, r.ID)
+			}
 		})
 	}
 }

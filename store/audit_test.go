@@ -56,8 +56,8 @@ func TestAuditEvents(t *testing.T) {
 
 	t.Run("read, vread and history", func(t *testing.T) {
 		v, err := st.Read(ctx, "AuditEvent", ids[3])
-		if err != nil || v.VersionID != 1 || !strings.Contains(string(v.Content), `"versionId": "1"`) {
-			t.Fatalf("read: %v %v %s", err, v, v.Content)
+		if err != nil || v.VersionID != 1 || !strings.Contains(string(v.Content), `"versionId":"1"`) {
+			t.Fatalf("read: %v %s", err, v.Content)
 		}
 		if _, err := st.VRead(ctx, "AuditEvent", ids[3], 1); err != nil {
 			t.Fatalf("vread 1: %v", err)
