@@ -10,5 +10,7 @@
 // every process it started (Patroni, PostgreSQL and etcd, by process group)
 // and removes the directory. Available tells whether the binaries it needs
 // (patroni, etcd, PostgreSQL with the citus extension) are installed, so a
-// test can skip with the reason when they are not.
+// test can skip with the reason when they are not. With HCE_HACLUSTER_KEEP
+// set, Close still kills every process but leaves the directory (data and
+// logs) for a look after a failure.
 package hacluster
