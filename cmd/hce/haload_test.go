@@ -169,21 +169,27 @@ func (l *haLoad) snapshot() []haOp {
 	return out
 }
 
-// firstWriteAfter is the first write sent after t that succeeded and, when
-// group >= 0, needed that group: the end of a failover. ok is false when
-// there is none yet.
-func firstWriteAfter(ops []haOp, t time.Time, group int) (haOp, bool) {
-	var best haOp
-	found := false
-	for _, o := range ops {
-		if !o.isWrite() || !o.ok() || !o.sent.After(t) || (group >= 0 && o.group != group) {
+// resumed finds the end of a failover that began at t: the first write
+// that failed after t and, when group >= 0, needed that group; then the
+// first such write sent after it that succeeded. failed is false while no
+// write has failed yet, back false while none succeeded again.
+func resumed(ops []haOp, t time.Time, group int) (firstFail time.Time, back haOp, failed, ok bool) {
+	needs := func(o haOp) bool { return o.isWrite() && (group < 0 || o.group == group) }
+	for _, o := range ops { // in the order they were sent
+		if !needs(o) || o.sent.Before(t) {
 			continue
 		}
-		if !found || o.done.Before(best.done) {
-			best, found = o, true
+		if !failed {
+			if !o.ok() {
+				firstFail, failed = o.sent, true
+			}
+			continue
+		}
+		if o.ok() && (!ok || o.done.Before(back.done)) {
+			back, ok = o, true
 		}
 	}
-	return best, found
+	return firstFail, back, failed, ok
 }
 
 // failures counts the requests sent in [from, to) that did not succeed, by

@@ -84,9 +84,13 @@ func TestPatroniFailover(t *testing.T) {
 		t.Logf("killed the %s primary %s (%s) with SIGKILL", k.name, leader.Name, leader.Addr())
 		deadline := k.at.Add(2 * failoverBound)
 		for {
-			if op, ok := firstWriteAfter(load.snapshot(), k.at, k.need); ok {
+			_, op, failed, ok := resumed(load.snapshot(), k.at, k.need)
+			if ok {
 				k.back = op.done
 				break
+			}
+			if !failed && time.Since(k.at) > 10*time.Second {
+				t.Fatalf("%s: no write failed within 10 s of the kill: was %s the primary?", k.name, leader.Name)
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: no write succeeded within %s of the kill\n%s", k.name, 2*failoverBound, cl.Log(leader, 4000))
@@ -121,8 +125,9 @@ func TestPatroniFailover(t *testing.T) {
 	// Figures per kill: from the kill to the first write that succeeded.
 	for _, k := range kills {
 		failed, total, kinds := failures(ops, k.at, k.back)
-		t.Logf("failover of the %s: writes resumed %s after SIGKILL; %d of %d requests sent meanwhile failed: %s",
-			k.name, k.back.Sub(k.at).Round(time.Millisecond), failed, total, kindList(kinds))
+		firstFail, _, _, _ := resumed(ops, k.at, k.need)
+		t.Logf("failover of the %s: first write failed %s and writes resumed %s after SIGKILL; %d of %d requests sent meanwhile failed: %s",
+			k.name, firstFail.Sub(k.at).Round(time.Millisecond), k.back.Sub(k.at).Round(time.Millisecond), failed, total, kindList(kinds))
 	}
 
 	// No 500s, no request left without an answer: every failure is a 503
@@ -153,7 +158,7 @@ func TestPatroniFailover(t *testing.T) {
 	if len(bad) > 0 {
 		t.Errorf("requests that failed otherwise than 503 with an OperationOutcome and Retry-After: %s", kindList(bad))
 	}
-	t.Logf("load: %d writes and %d reads, %d failed (%d of them sent outside the two switches), %d writes acknowledged", writes, reads, failed, outside, len(acked))
+	t.Logf("load: %d writes and %d reads, %d failed (%d of them sent after writes had resumed: a pooled connection to a dead primary fails once), %d writes acknowledged", writes, reads, failed, outside, len(acked))
 
 	// Every acknowledged write is there, through the same server.
 	lost := 0
@@ -169,6 +174,37 @@ func TestPatroniFailover(t *testing.T) {
 	t.Logf("writes lost: %d of %d acknowledged", lost, len(acked))
 	if len(acked) == 0 {
 		t.Fatal("no write was acknowledged")
+	}
+
+	// hce verify --level ha --failover-cmd on the same deployment: it kills
+	// worker group 2's primary itself and reports the times.
+	leader, err := cl.Leader(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HCE_TOKEN", token)
+	var report, stderr bytes.Buffer
+	code := run(ctx, []string{"verify", "--level", "ha", "--url", base + "/fhir", "--database-url", cl.URL(),
+		"--patients", "20", "--per-patient", "2", "--failover-cmd", cl.KillCommand(leader)}, &report, &stderr)
+	if code != 0 {
+		t.Errorf("hce verify --level ha --failover-cmd exited with %d:\n%s\n%s", code, report.String(), tail(stderr.String(), 3000))
+	}
+	for _, m := range []string{"failover: first failure after kill", "failover: writes resume after kill",
+		"failover: service restored after kill", "failover: requests during the switch", "failover: acknowledged writes lost"} {
+		line := ""
+		for _, l := range strings.Split(report.String(), "\n") {
+			if strings.Contains(l, m) {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Errorf("the verify report has no %q:\n%s", m, report.String())
+			continue
+		}
+		t.Logf("hce verify: %s", strings.TrimSpace(line))
+	}
+	if !strings.Contains(report.String(), "| 0 of ") {
+		t.Errorf("the verify report does not say 0 acknowledged writes were lost:\n%s", report.String())
 	}
 }
 

@@ -53,7 +53,7 @@ func (c *Cluster) KillPostgres(n *Node) (time.Time, error) {
 // n, for tools that take a command (hce verify --failover-cmd).
 func (c *Cluster) KillCommand(n *Node) string {
 	pidFile := filepath.Join(n.DataDir(), "postmaster.pid")
-	return fmt.Sprintf(`kill -KILL -- -$(ps -o pgid= -p "$(head -n 1 '%s')" | tr -d ' ')`, pidFile)
+	return fmt.Sprintf(`kill -KILL -$(ps -o pgid= -p "$(head -n 1 '%s')" | tr -d ' ')`, pidFile)
 }
 
 // Close kills everything the cluster started, by process group: each
