@@ -108,6 +108,10 @@ type Config struct {
 	failWithin    time.Duration // how long a stop may take to make reads fail
 	hold          time.Duration // how long the worker stays down once reads fail
 	recoverWithin time.Duration // how long reads may take to recover after the start
+	// settle is how long after a kill the run waits at least before it
+	// takes the deployment for restored: a connection to a dead primary may
+	// take a moment to fail.
+	settle time.Duration
 }
 
 // ErrConfig is wrapped by every error of Config.Validate.
@@ -145,6 +149,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.recoverWithin == 0 {
 		c.recoverWithin = 2 * time.Minute
+	}
+	if c.settle == 0 {
+		c.settle = 3 * time.Second
 	}
 	return c
 }

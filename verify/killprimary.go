@@ -14,11 +14,6 @@ import (
 // written again.
 const DefaultFailoverWithin = 30 * time.Second
 
-// settle is how long after the kill the run waits at least before it takes
-// the deployment for restored: a connection to a dead primary may take a
-// moment to fail.
-const settle = 3 * time.Second
-
 // writeSample is one write of the failover's write load.
 type writeSample struct {
 	sent, at time.Time
@@ -173,7 +168,7 @@ func measureKill(ctx context.Context, c *client, set *testSet, cfg Config, probe
 	}
 
 	res.restored = waitUntil(ctx, res.killAt.Add(cfg.recoverWithin), cfg.pollEvery, func() bool {
-		return time.Since(res.killAt) >= settle && healthy()
+		return time.Since(res.killAt) >= cfg.settle && healthy()
 	})
 	if !res.restored {
 		res.cut = ctx.Err()
