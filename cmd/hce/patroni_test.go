@@ -130,6 +130,22 @@ func TestPatroniFailover(t *testing.T) {
 			k.name, firstFail.Sub(k.at).Round(time.Millisecond), k.back.Sub(k.at).Round(time.Millisecond), failed, total, kindList(kinds))
 	}
 
+	// While worker group 1 failed over, the probe of worker group 2 kept
+	// writing.
+	other, otherFailed := 0, 0
+	for _, o := range ops {
+		if o.group == 2 && !o.sent.Before(kills[0].at) && !o.sent.After(kills[0].back) {
+			other++
+			if !o.ok() {
+				otherFailed++
+			}
+		}
+	}
+	t.Logf("worker group 2 during the failover of group 1: %d of %d probe writes failed", otherFailed, other)
+	if other == 0 || otherFailed > 0 {
+		t.Errorf("worker group 2 during the failover of group 1: %d of %d probe writes failed, want 0 of more than 0", otherFailed, other)
+	}
+
 	// No 500s, no request left without an answer: every failure is a 503
 	// with an OperationOutcome and Retry-After.
 	bad := map[string]int{}
