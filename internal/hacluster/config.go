@@ -63,7 +63,6 @@ func (c *Cluster) patroniConfig(n *Node) ([]byte, error) {
 						"max_connections":     100,
 						"max_wal_senders":     10,
 						"wal_keep_size":       "64MB",
-						"checkpoint_timeout":  "5min",
 						"password_encryption": "scram-sha-256",
 					},
 				},
