@@ -141,7 +141,12 @@ func Start(ctx context.Context, opt Options) (c *Cluster, err error) {
 	wctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	if err := c.WaitHealthy(wctx); err != nil {
-		return nil, err
+		// The directory goes with the cluster: say what its logs said.
+		var b strings.Builder
+		for _, n := range c.Nodes {
+			fmt.Fprintf(&b, "\n--- %s ---\n%s", n.Name, c.Log(n, 1500))
+		}
+		return nil, fmt.Errorf("%w\nend of each member's Patroni log:%s", err, b.String())
 	}
 	return c, nil
 }

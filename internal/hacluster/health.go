@@ -95,7 +95,7 @@ func (c *Cluster) WaitHealthy(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("hacluster: not healthy: %w (logs in %s)", why, c.dir)
+			return fmt.Errorf("hacluster: not healthy: %w", why)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
