@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/jackc/pgx/v5"
@@ -37,6 +38,12 @@ func translate(what string, err error) error {
 			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
 		case "22P02", "22007", "22008", "54000": // bad text, datetime formats, program_limit_exceeded
 			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrInvalid, pgErr.Message)
+		case "25006": // read_only_sql_transaction: a primary demoted under the connection
+			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
+		case "XX000": // internal_error, which Citus also raises when a node fails
+			if nodeFailure(pgErr.Message) {
+				return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
+			}
 		}
 		if len(pgErr.Code) >= 2 && (pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53" || pgErr.Code[:2] == "57") {
 			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
@@ -55,4 +62,30 @@ func translate(what string, err error) error {
 		return fmt.Errorf("store: %s: %w: %v", what, fhir.ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// nodeFailures are the starts of the messages with which Citus reports, as
+// an internal error (XX000), that a node went away under a statement: a
+// worker that died during a commit, or the coordinator's own postmaster
+// killed while it waited for a worker. During a failover these are the
+// database being briefly unavailable, not a fault of the request.
+var nodeFailures = []string{
+	"could not commit transaction",    // … for shard N on at least one active node, … on any active node
+	"failed to commit transaction on", // … host:port
+	"postmaster was shut down",
+	"connection to the remote node",
+	"could not establish any connections to the node",
+	"connection not open",
+	"server closed the connection unexpectedly",
+}
+
+// nodeFailure reports whether an internal error's message is one of
+// nodeFailures.
+func nodeFailure(msg string) bool {
+	for _, p := range nodeFailures {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -87,5 +88,32 @@ func TestDroppedConnection(t *testing.T) {
 	}
 	if got := translate("sleep", err); !errors.Is(got, fhir.ErrUnavailable) {
 		t.Errorf("dropped connection: %v, want fhir.ErrUnavailable", got)
+	}
+}
+
+// TestTranslateNodeFailure maps the errors PostgreSQL and Citus raise while
+// a primary fails over to the database being unavailable (503), and leaves
+// other internal errors alone (500).
+func TestTranslateNodeFailure(t *testing.T) {
+	for _, tc := range []struct {
+		code, msg   string
+		unavailable bool
+	}{
+		{"XX000", "could not commit transaction for shard 102057 on at least one active node", true},
+		{"XX000", "could not commit transaction on any active node", true},
+		{"XX000", "failed to commit transaction on 127.0.0.1:5433", true},
+		{"XX000", "postmaster was shut down, exiting", true},
+		{"XX000", "connection to the remote node 127.0.0.1:5433 failed with the following error: Connection refused", true},
+		{"25006", "cannot execute INSERT in a read-only transaction", true},
+		{"08006", "connection failure", true},
+		{"XX000", "cache lookup failed for relation 1234", false},
+		{"XX000", "unexpected error: could not commit transaction", false},
+	} {
+		t.Run(tc.code+" "+tc.msg, func(t *testing.T) {
+			got := translate("create Patient", &pgconn.PgError{Code: tc.code, Message: tc.msg})
+			if errors.Is(got, fhir.ErrUnavailable) != tc.unavailable {
+				t.Errorf("translate: %v; unavailable want %v", got, tc.unavailable)
+			}
+		})
 	}
 }

@@ -84,6 +84,16 @@ type Config struct {
 	// that stop and start one Citus worker; the HA level needs both.
 	StopWorkerCmd  string
 	StartWorkerCmd string
+	// FailoverCmd is a shell command that kills the primary of a group
+	// with a standby (its PostgreSQL, or its whole node); the deployment
+	// must fail over by itself, and nothing is started again. The HA level
+	// runs it after the stop and start of a worker when those are given
+	// too.
+	FailoverCmd string
+	// FailoverWithin bounds how long, after FailoverCmd began, every probed
+	// patient may take to be read and written again. Zero means
+	// DefaultFailoverWithin.
+	FailoverWithin time.Duration
 	// Patients and PerPatient size the test set: Patients Patients with
 	// PerPatient Observations each. Zero means the default.
 	Patients   int
@@ -98,6 +108,10 @@ type Config struct {
 	failWithin    time.Duration // how long a stop may take to make reads fail
 	hold          time.Duration // how long the worker stays down once reads fail
 	recoverWithin time.Duration // how long reads may take to recover after the start
+	// settle is how long after a kill the run waits at least before it
+	// takes the deployment for restored: a connection to a dead primary may
+	// take a moment to fail.
+	settle time.Duration
 }
 
 // ErrConfig is wrapped by every error of Config.Validate.
@@ -118,6 +132,9 @@ func (c Config) withDefaults() Config {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.FailoverWithin == 0 {
+		c.FailoverWithin = DefaultFailoverWithin
+	}
 	if c.pollEvery == 0 {
 		c.pollEvery = 200 * time.Millisecond
 	}
@@ -132,6 +149,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.recoverWithin == 0 {
 		c.recoverWithin = 2 * time.Minute
+	}
+	if c.settle == 0 {
+		c.settle = 3 * time.Second
 	}
 	return c
 }
@@ -153,8 +173,13 @@ func (c Config) Validate() error {
 	if c.Timeout < 0 {
 		return fmt.Errorf("%w: negative timeout", ErrConfig)
 	}
-	if c.Level == HA && (strings.TrimSpace(c.StopWorkerCmd) == "" || strings.TrimSpace(c.StartWorkerCmd) == "") {
-		return fmt.Errorf("%w: level ha needs a command to stop a worker and one to start it (--stop-worker-cmd, --start-worker-cmd)", ErrConfig)
+	stop, start := strings.TrimSpace(c.StopWorkerCmd) != "", strings.TrimSpace(c.StartWorkerCmd) != ""
+	kill := strings.TrimSpace(c.FailoverCmd) != ""
+	if c.Level == HA && (stop != start || !stop && !kill) {
+		return fmt.Errorf("%w: level ha needs a command to stop a worker and one to start it (--stop-worker-cmd, --start-worker-cmd), or one that kills a primary with a standby (--failover-cmd), or all three", ErrConfig)
+	}
+	if c.FailoverWithin < 0 {
+		return fmt.Errorf("%w: negative failover bound", ErrConfig)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseLevel(t *testing.T) {
@@ -65,6 +66,10 @@ func TestValidate(t *testing.T) {
 		{"ha with both commands", Config{Level: HA, StopWorkerCmd: "docker stop w2", StartWorkerCmd: "docker start w2"}, ""},
 		{"ha without commands", Config{Level: HA}, "stop-worker"},
 		{"ha without start", Config{Level: HA, StopWorkerCmd: "docker stop w2", StartWorkerCmd: " "}, "start-worker"},
+		{"ha with a failover command", Config{Level: HA, FailoverCmd: "patronictl failover --force"}, ""},
+		{"ha with all three", Config{Level: HA, StopWorkerCmd: "docker stop w2", StartWorkerCmd: "docker start w2", FailoverCmd: "kill -9 1"}, ""},
+		{"failover command and a stop without start", Config{Level: HA, StopWorkerCmd: "docker stop w2", FailoverCmd: "kill -9 1"}, "start-worker"},
+		{"negative failover bound", Config{Level: HA, FailoverCmd: "kill -9 1", FailoverWithin: -time.Second}, "failover bound"},
 		{"not http", Config{BaseURL: "ftp://x/fhir"}, "http"},
 		{"no host", Config{BaseURL: "http:///fhir"}, "http"},
 		{"negative patients", Config{Level: Complete, Patients: -1}, "patient"},

@@ -21,7 +21,13 @@
 //     an OperationOutcome and Retry-After is the contract), whether patients
 //     on other workers keep answering, and how long reads take to recover
 //     once the worker is started again; then reads back every resource of
-//     the test set to show that nothing was lost.
+//     the test set to show that nothing was lost. With a failover command
+//     (a deployment with a standby per group, such as Patroni's), it also
+//     kills a primary while probed patients are read and written, and
+//     measures when requests begin to fail, when writes resume and when
+//     every probe reads and writes again (bounded by FailoverWithin), how
+//     the requests failed meanwhile, and whether every acknowledged write
+//     reads back.
 //
 // Cleanup runs whatever happened before it, and a worker that was stopped is
 // always started again, even when the run is cancelled. Every wait is bounded

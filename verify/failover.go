@@ -118,19 +118,26 @@ func (w *watch) read(ctx context.Context, ref string) sample {
 	case r.status == http.StatusOK:
 		s.ok = true
 	default:
-		s.kind = fmt.Sprintf("%d", r.status)
-		if r.isOutcome() {
-			s.kind += " with OperationOutcome"
-		} else {
-			s.kind += " without OperationOutcome"
-		}
-		if r.header.Get("Retry-After") != "" {
-			s.kind += " and Retry-After"
-		} else {
-			s.kind += ", no Retry-After"
-		}
+		s.kind = failureKind(r)
 	}
 	return s
+}
+
+// failureKind says how an answer failed: its status, whether it carried an
+// OperationOutcome and whether it said when to retry.
+func failureKind(r *reply) string {
+	kind := fmt.Sprintf("%d", r.status)
+	if r.isOutcome() {
+		kind += " with OperationOutcome"
+	} else {
+		kind += " without OperationOutcome"
+	}
+	if r.header.Get("Retry-After") != "" {
+		kind += " and Retry-After"
+	} else {
+		kind += ", no Retry-After"
+	}
+	return kind
 }
 
 // snapshot copies the samples so far.

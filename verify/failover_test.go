@@ -55,7 +55,7 @@ func (s *outageServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fastConfig paces a failover in tenths of a second.
 func fastConfig() Config {
 	return Config{pollEvery: 20 * time.Millisecond, readTimeout: time.Second,
-		failWithin: time.Second, hold: 150 * time.Millisecond, recoverWithin: 2 * time.Second}.withDefaults()
+		failWithin: time.Second, hold: 150 * time.Millisecond, recoverWithin: 2 * time.Second, settle: 100 * time.Millisecond}.withDefaults()
 }
 
 func newOutage(t *testing.T, s *outageServer) *client {

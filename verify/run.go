@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -83,7 +84,12 @@ func Run(ctx context.Context, cfg Config, logf func(format string, args ...any))
 	}
 	v.complete(ctx)
 	if cfg.Level >= HA {
-		v.failover(ctx)
+		if strings.TrimSpace(cfg.StopWorkerCmd) != "" {
+			v.failover(ctx)
+		}
+		if strings.TrimSpace(cfg.FailoverCmd) != "" {
+			v.killPrimary(ctx)
+		}
 	}
 	v.searchMetrics()
 	return v.rep

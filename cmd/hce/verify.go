@@ -22,6 +22,8 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	report := fs.String("report", "", "write the Markdown report to this file; standard output when empty (env HCE_REPORT)")
 	fs.StringVar(&cfg.StopWorkerCmd, "stop-worker-cmd", "", "shell command that stops one Citus worker; level ha (env HCE_STOP_WORKER_CMD)")
 	fs.StringVar(&cfg.StartWorkerCmd, "start-worker-cmd", "", "shell command that starts it again; level ha (env HCE_START_WORKER_CMD)")
+	fs.StringVar(&cfg.FailoverCmd, "failover-cmd", "", "shell command that kills the primary of a Citus group with a standby; the deployment must fail over by itself; level ha (env HCE_FAILOVER_CMD)")
+	fs.DurationVar(&cfg.FailoverWithin, "failover-within", verify.DefaultFailoverWithin, "how soon after --failover-cmd every probed patient must be read and written again (env HCE_FAILOVER_WITHIN)")
 	fs.IntVar(&cfg.Patients, "patients", verify.DefaultPatients, "patients in the test set (env HCE_PATIENTS)")
 	fs.IntVar(&cfg.PerPatient, "per-patient", verify.DefaultPerPatient, "observations per test patient (env HCE_PER_PATIENT)")
 	fs.DurationVar(&cfg.Timeout, "timeout", verify.DefaultTimeout, "bound on the whole run; cleanup and restarting a stopped worker get their own (env HCE_TIMEOUT)")
@@ -36,7 +38,10 @@ Checks a running deployment and writes a Markdown report.
             search, follows an _include join, counts, and deletes it again
   ha        also stops a worker with --stop-worker-cmd, measures how reads
             fail and how long they take to recover after --start-worker-cmd,
-            and checks that no resource was lost
+            and checks that no resource was lost; with --failover-cmd, also
+            kills a primary that has a standby while probed patients are
+            read and written, measures how long until both work again
+            (--failover-within), and reads back every acknowledged write
 The exit status is 1 when any check failed.
 
 `)
