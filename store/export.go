@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -123,25 +124,16 @@ func (s *Store) exportRows(ctx context.Context, j *fhir.ExportJob, out *exportWr
 		if len(types) == 0 {
 			continue
 		}
-		b := &sqlBuilder{}
-		where := []string{`h.last_updated <= ` + b.arg(j.TransactionTime), b.in("h.type", types)}
-		if t == &patientTables && routes != nil {
-			where = append(where, b.routeIn("h", routes))
+		var rts []int32
+		if t == &patientTables {
+			rts = routes
 		}
-		outer := []string{`NOT v.deleted`}
-		if !req.Since.IsZero() {
-			outer = append(outer, `v.last_updated > `+b.arg(req.Since))
-		}
-		// DISTINCT ON keeps each resource's latest version up to T; it
-		// includes the distribution column, so Citus runs it on every
-		// shard, the shards of all workers in parallel.
-		sql := `SELECT v.type, v.id, v.content::text FROM (SELECT DISTINCT ON (h.route, h.type, h.id) h.type, h.id, h.deleted, h.last_updated, h.content FROM ` +
-			t.history + ` h WHERE ` + and(where...) + ` ORDER BY h.route, h.type, h.id, h.version_id DESC) v WHERE ` + and(outer...)
+		sql, args := snapshotSQL(t, j.TransactionTime, types, req.Since, rts)
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, exportSession); err != nil {
 				return err
 			}
-			rows, err := tx.Query(ctx, sql, b.params()...)
+			rows, err := tx.Query(ctx, sql, args...)
 			if err != nil {
 				return err
 			}
@@ -168,6 +160,40 @@ func (s *Store) exportRows(ctx context.Context, j *fhir.ExportJob, out *exportWr
 	}
 	progress(n)
 	return n, nil
+}
+
+// snapshotSQL selects type, id and content of the resources of types in
+// table set t current at at, changed after since (when not zero), on
+// routes (when not nil).
+func snapshotSQL(t *tableSet, at time.Time, types []string, since time.Time, routes []int32) (string, []any) {
+	b := &sqlBuilder{}
+	where := []string{`h.last_updated <= ` + b.arg(at), b.in("h.type", types)}
+	if routes != nil {
+		where = append(where, b.routeIn("h", routes))
+	}
+	outer := []string{`NOT v.deleted`}
+	if !since.IsZero() {
+		outer = append(outer, `v.last_updated > `+b.arg(since))
+	}
+	// DISTINCT ON keeps each resource's latest version up to at; it
+	// includes the distribution column, so Citus runs it on every shard,
+	// the shards of all workers in parallel.
+	sql := `SELECT v.type, v.id, v.content::text FROM (SELECT DISTINCT ON (h.route, h.type, h.id) h.type, h.id, h.deleted, h.last_updated, h.content FROM ` +
+		t.history + ` h WHERE ` + and(where...) + ` ORDER BY h.route, h.type, h.id, h.version_id DESC) v WHERE ` + and(outer...)
+	return sql, b.params()
+}
+
+// ExplainExport returns the plan of a system-level export's read of the
+// Patient compartment tables for types at at: on Citus it shows the shard
+// tasks and the workers they run on.
+func (s *Store) ExplainExport(ctx context.Context, at time.Time, types []string) (string, error) {
+	sql, args := snapshotSQL(&patientTables, at, types, time.Time{}, nil)
+	rows, err := s.pool.Query(ctx, `EXPLAIN (VERBOSE) `+sql, args...)
+	if err != nil {
+		return "", translate("explain export", err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return strings.Join(lines, "\n"), translate("explain export", err)
 }
 
 // exportRoutes returns the routes the compartments of patients are on.

@@ -88,7 +88,7 @@ WHERE id = $1 AND leased_by = $2`
 
 	releaseJob = `UPDATE export_jobs SET lease_until = now() WHERE id = $1 AND leased_by = $2`
 
-	clearFiles = `DELETE FROM export_files WHERE job_id = $1`
+	clearFiles  = `DELETE FROM export_files WHERE job_id = $1`
 	clearChunks = `DELETE FROM export_chunks WHERE job_id = $1`
 )
 
