@@ -336,7 +336,7 @@ func (h *Handler) groupMembers(c echo.Context) ([]string, error) {
 // asked for (all but AuditEvent when none are), each of which the token
 // must be allowed to read, or, when none are asked for, those it may read.
 // A type the token reads only in its patient's compartment restricts the
-// whole export to that compartment. _typeFilter needs the search
+// export's compartment types to that compartment. _typeFilter needs the search
 // permission on its type.
 func (h *Handler) authorizeExport(c echo.Context, req *fhir.ExportRequest, asked []string) error {
 	g := &guarded{p: principalOf(c.Request().Context())}
@@ -377,16 +377,9 @@ func (h *Handler) authorizeExport(c echo.Context, req *fhir.ExportRequest, asked
 	if req.Patients != nil && !slices.Contains(req.Patients, bound) || req.Level == fhir.ExportGroup && len(req.Patients) == 0 {
 		return auth.Forbidden("a token bound to Patient/" + bound + " exports that patient's compartment only")
 	}
-	req.Patients, req.Compartment = []string{bound}, true
-	types := req.Types[:0]
-	for _, t := range req.Types {
-		if auth.InPatientCompartment(t) {
-			types = append(types, t)
-		} else if len(asked) > 0 {
-			return auth.Forbidden("a token bound to Patient/" + bound + " exports the patient's compartment, which " + t + " is not in")
-		}
-	}
-	req.Types = types
+	// Shared types (Medication, Organization …) stay: the token reads
+	// them all.
+	req.Patients = []string{bound}
 	return nil
 }
 

@@ -289,7 +289,7 @@ func (f *exportFilter) apply(typ, id string, content []byte) ([]byte, bool, erro
 			return nil, false, nil
 		}
 	}
-	if f.patients == nil && f.elements == nil {
+	if (f.patients == nil || Shared(typ)) && f.elements == nil {
 		return content, true, nil
 	}
 	var doc map[string]any
@@ -298,7 +298,7 @@ func (f *exportFilter) apply(typ, id string, content []byte) ([]byte, bool, erro
 	if err := d.Decode(&doc); err != nil {
 		return nil, false, fmt.Errorf("store: export %s/%s: %w", typ, id, err)
 	}
-	if f.patients != nil && !f.inCompartment(typ, id, doc) {
+	if f.patients != nil && !Shared(typ) && !f.inCompartment(typ, id, doc) {
 		return nil, false, nil
 	}
 	if f.elements == nil {

@@ -88,7 +88,7 @@ func (s *Store) ExportStatus(ctx context.Context, id string) (*fhir.ExportJob, e
 	if err := json.Unmarshal(params, &j.Req); err != nil {
 		return nil, fmt.Errorf("store: export status: %w", err)
 	}
-	if j.Status != "complete" {
+	if j.Status != "complete" && j.Status != "failed" {
 		return j, nil
 	}
 	rows, err := s.q().Query(ctx, selectFiles, id)
