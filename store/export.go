@@ -17,12 +17,11 @@ import (
 
 // An export holds the resources current at its transaction time T: for
 // every resource, its latest version stamped at or before T, unless that
-// version is a deletion. It is read from the history tables, where the
-// versions up to T no longer change once every transaction that could
-// still stamp a version at or before T has ended (settle): the result is
-// then the same whenever, and on whichever node, it is read — on Citus
-// each shard's part is one statement on its worker, all shards in
-// parallel — and a job that starts again writes the same files.
+// version is a deletion. Once every transaction that could still stamp a
+// version at or before T has ended (settle), the versions up to T no
+// longer change: the result is then the same whenever, and on whichever
+// node, it is read (snapshotSQL), and a job that starts again writes the
+// same files.
 
 const (
 	// inFlight counts the transactions of the database that began before
@@ -53,9 +52,11 @@ func (s *Store) export(ctx context.Context, j *fhir.ExportJob, opt ExportOptions
 			return 0, translate("export: clear files", err)
 		}
 	}
+	start := time.Now()
 	if err := s.settle(ctx, j.TransactionTime.Add(opt.Settle), opt.SettleTimeout); err != nil {
 		return 0, err
 	}
+	opt.Log.Info("export: snapshot settled", "job", j.ID, "waited_seconds", time.Since(start).Seconds())
 	out := newExportWriter(ctx, s, j.ID, opt.FileBytes)
 	n, err := s.exportRows(ctx, j, out, progress)
 	if cerr := out.close(); err == nil {
@@ -164,22 +165,37 @@ func (s *Store) exportRows(ctx context.Context, j *fhir.ExportJob, out *exportWr
 
 // snapshotSQL selects type, id and content of the resources of types in
 // table set t current at at, changed after since (when not zero), on
-// routes (when not nil).
+// routes (when not nil). It is one statement, so that on plain PostgreSQL
+// one snapshot serves both of its parts, and on Citus each shard's part is
+// one statement on its worker (with the distribution column first in both
+// parts, Citus pushes the UNION ALL down whole: one task per shard, the
+// shards of every worker in parallel).
+//
+// A resource whose current row is stamped at or before at was current at
+// at: the first part reads it from the current rows, as fast as a copy of
+// the table. Only those changed since read their history, for the latest
+// version stamped at or before at; a deletion there means the resource
+// was deleted at at.
 func snapshotSQL(t *tableSet, at time.Time, types []string, since time.Time, routes []int32) (string, []any) {
 	b := &sqlBuilder{}
-	where := []string{`h.last_updated <= ` + b.arg(at), b.in("h.type", types)}
-	if routes != nil {
-		where = append(where, b.routeIn("h", routes))
-	}
+	atArg, typesArg := b.arg(at), b.arg(types)
+	current := []string{`r.last_updated <= ` + atArg, `NOT r.deleted`, `r.type = ANY(` + typesArg + `)`}
+	changed := []string{`r.last_updated > ` + atArg, `h.last_updated <= ` + atArg, `r.type = ANY(` + typesArg + `)`}
 	outer := []string{`NOT v.deleted`}
-	if !since.IsZero() {
-		outer = append(outer, `v.last_updated > `+b.arg(since))
+	if routes != nil {
+		current = append(current, b.routeIn("r", routes))
+		changed = append(changed, b.routeIn("r", routes))
 	}
-	// DISTINCT ON keeps each resource's latest version up to at; it
-	// includes the distribution column, so Citus runs it on every shard,
-	// the shards of all workers in parallel.
-	sql := `SELECT v.type, v.id, v.content::text FROM (SELECT DISTINCT ON (h.route, h.type, h.id) h.type, h.id, h.deleted, h.last_updated, h.content FROM ` +
-		t.history + ` h WHERE ` + and(where...) + ` ORDER BY h.route, h.type, h.id, h.version_id DESC) v WHERE ` + and(outer...)
+	if !since.IsZero() {
+		s := b.arg(since)
+		current = append(current, `r.last_updated > `+s)
+		outer = append(outer, `v.last_updated > `+s)
+	}
+	sql := `SELECT u.type, u.id, u.content::text FROM (` +
+		`SELECT r.route, r.type, r.id, r.content FROM ` + t.resources + ` r WHERE ` + and(current...) +
+		` UNION ALL SELECT v.route, v.type, v.id, v.content FROM (SELECT DISTINCT ON (h.route, h.type, h.id) h.route, h.type, h.id, h.deleted, h.last_updated, h.content FROM ` +
+		t.resources + ` r JOIN ` + t.history + ` h ON ` + sameResource("h", "r") + ` WHERE ` + and(changed...) +
+		` ORDER BY h.route, h.type, h.id, h.version_id DESC) v WHERE ` + and(outer...) + `) u`
 	return sql, b.params()
 }
 
@@ -188,11 +204,20 @@ func snapshotSQL(t *tableSet, at time.Time, types []string, since time.Time, rou
 // tasks and the workers they run on.
 func (s *Store) ExplainExport(ctx context.Context, at time.Time, types []string) (string, error) {
 	sql, args := snapshotSQL(&patientTables, at, types, time.Time{}, nil)
-	rows, err := s.pool.Query(ctx, `EXPLAIN (VERBOSE) `+sql, args...)
-	if err != nil {
-		return "", translate("explain export", err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	var lines []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Every shard's task, not only the first (a placeholder setting on
+		// plain PostgreSQL).
+		if _, err := tx.Exec(ctx, `SET LOCAL citus.explain_all_tasks = on`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `EXPLAIN (VERBOSE) `+sql, args...)
+		if err != nil {
+			return err
+		}
+		lines, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
 	return strings.Join(lines, "\n"), translate("explain export", err)
 }
 
