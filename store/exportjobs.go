@@ -63,6 +63,12 @@ func (s *Store) StartExport(ctx context.Context, req fhir.ExportRequest, maxJobs
 		}
 		return tx.q().QueryRow(ctx, insertJob, id, req.Request, params, req.Owner).Scan(&at)
 	})
+	if err == nil && s.wake != nil {
+		select {
+		case s.wake <- struct{}{}: // this server's runner starts at once
+		default:
+		}
+	}
 	return id, at, err
 }
 

@@ -133,6 +133,7 @@ func (s *Store) RunExports(ctx context.Context, opt ExportOptions) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-s.wake:
 		}
 	}
 }

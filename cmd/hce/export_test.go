@@ -285,3 +285,17 @@ func TestExportLifecycle(t *testing.T) {
 		t.Errorf("%d chunks left after the cancel (%v)", left, err)
 	}
 }
+
+// TestExportCapabilities checks that the CapabilityStatement lists the
+// three $export operations.
+func TestExportCapabilities(t *testing.T) {
+	env := exportServer(t, rest.Options{}, fastExports, false)
+	cs := env.c.do(http.MethodGet, "/fhir/metadata", nil).must(t, http.StatusOK)
+	text := string(cs.raw)
+	for _, def := range []string{"bulkdata/OperationDefinition/export", "bulkdata/OperationDefinition/patient-export",
+		"bulkdata/OperationDefinition/group-export", "bulkdata/CapabilityStatement/bulk-data"} {
+		if !strings.Contains(text, def) {
+			t.Errorf("the CapabilityStatement does not list %s", def)
+		}
+	}
+}
