@@ -169,7 +169,7 @@ func seedPatient(t *testing.T, c *client, family string, n int) (string, []strin
 	var obs []string
 	for i := range n {
 		o := map[string]any{"resourceType": "Observation", "status": "final", "subject": map[string]any{"reference": "Patient/" + pid},
-			"code": map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "8867-4"}}, "text": family},
+			"code":          map[string]any{"coding": []any{map[string]any{"system": "http://loinc.org", "code": "8867-4"}}, "text": family},
 			"valueQuantity": map[string]any{"value": json.Number("72.50"), "unit": "/min"}, "effectiveDateTime": "2024-01-0" + string(rune('1'+i%9))}
 		obs = append(obs, "Observation/"+c.do(http.MethodPost, "/fhir/Observation", o).must(t, http.StatusCreated).str("id"))
 	}
