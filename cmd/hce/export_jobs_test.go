@@ -22,10 +22,12 @@ func TestExportGroup(t *testing.T) {
 	c := env.c
 	a, aObs := seedPatient(t, c, "GroupA"+uniq, 2)
 	b, bObs := seedPatient(t, c, "GroupB"+uniq, 1)
-	_, _ = seedPatient(t, c, "GroupC"+uniq, 1)
+	inactive, _ := seedPatient(t, c, "GroupC"+uniq, 1)
+	_, _ = seedPatient(t, c, "GroupD"+uniq, 1)
 	g := c.do(http.MethodPost, "/fhir/Group", map[string]any{"resourceType": "Group", "type": "person", "actual": true,
 		"member": []any{map[string]any{"entity": map[string]any{"reference": "Patient/" + a}},
-			map[string]any{"entity": map[string]any{"reference": "Patient/" + b}}}}).must(t, http.StatusCreated)
+			map[string]any{"entity": map[string]any{"reference": "Patient/" + b}},
+			map[string]any{"entity": map[string]any{"reference": "Patient/" + inactive}, "inactive": true}}}).must(t, http.StatusCreated)
 	gid := g.str("id")
 	c.do(http.MethodGet, "/fhir/Group?member=Patient/"+a, nil).must(t, http.StatusOK)
 
@@ -103,6 +105,20 @@ func TestExportAuthorization(t *testing.T) {
 			t.Errorf("a system/Patient.rs export has a %s file", f.Type)
 		}
 	}
+	// The owner's token with fewer scopes cannot download a type it no
+	// longer reads, and cannot filter on a type it cannot search.
+	full := mint("system/*.rs", "", "shrinking-"+uniq)
+	fm := full.waitExport(full.kickoff(http.MethodGet, "/fhir/Patient/$export?_type=Patient,Observation&patient=Patient/"+p1, nil))
+	fewer := mint("system/Patient.rs system/Observation.r", "", "shrinking-"+uniq)
+	for _, f := range fm.Output {
+		want := http.StatusOK
+		if f.Type == "Observation" {
+			want = http.StatusForbidden
+		}
+		fewer.do(http.MethodGet, strings.TrimPrefix(f.URL, c.base), nil).must(t, want)
+	}
+	fewer.do(http.MethodGet, "/fhir/$export?_type=Observation&_typeFilter=Observation%3Fstatus%3Dfinal", nil, "Prefer", "respond-async").must(t, http.StatusForbidden)
+
 	// Without a token: 401.
 	anon := &client{t: t, base: c.base}
 	anon.do(http.MethodGet, "/fhir/$export", nil, "Prefer", "respond-async").must(t, http.StatusUnauthorized)
@@ -180,6 +196,7 @@ func TestExportRestart(t *testing.T) {
 func TestExportServerRestart(t *testing.T) {
 	slow := fastExports
 	slow.Settle = 3 * time.Second // the job waits long enough to be interrupted
+	slow.Lease = time.Minute      // a runner that died would hold the job this long
 	env := exportServer(t, rest.Options{}, slow, false)
 	c := env.c
 	pid, obs := seedPatient(t, c, "Shutdown"+uniq, 2)
@@ -201,11 +218,15 @@ func TestExportServerRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
+	stopped := time.Now()
 	c.do(http.MethodGet, status, nil).must(t, http.StatusAccepted)
 	// A new server on the same database (another replica, or the restart).
 	second := testServerOn(t, store.New(env.pool), rest.Options{})
 	(&exportEnv{st: store.New(env.pool)}).startRunner(t, fastExports)
 	m := second.waitExport(status)
+	if d := time.Since(stopped); d > 20*time.Second {
+		t.Errorf("the job was resumed %s after the shutdown, as if its lease had not been released", d)
+	}
 	if got := refs(second.download(m)); len(got) != len(obs)+1 {
 		t.Errorf("after the restart: %v", got)
 	}

@@ -104,11 +104,13 @@ func TestExportRoundTrip(t *testing.T) {
 		(&exportEnv{st: st}).startRunner(t, fastExports)
 		return c
 	}
+	var progress bytes.Buffer
 	hce := func(args ...string) string {
 		t.Helper()
-		var out, errb bytes.Buffer
-		if code := run(ctx, args, &out, &errb); code != 0 {
-			t.Fatalf("hce %s: exit %d\n%s\n%s", strings.Join(args, " "), code, out.String(), errb.String())
+		var out bytes.Buffer
+		progress.Reset()
+		if code := run(ctx, args, &out, &progress); code != 0 {
+			t.Fatalf("hce %s: exit %d\n%s\n%s", strings.Join(args, " "), code, out.String(), progress.String())
 		}
 		return out.String()
 	}
@@ -116,8 +118,8 @@ func TestExportRoundTrip(t *testing.T) {
 	hce("load", "--url", src.base+"/fhir", dir)
 	out1 := filepath.Join(t.TempDir(), "first")
 	summary := hce("export", "--url", src.base+"/fhir", "--out", out1, "--poll", "200ms")
-	if !strings.Contains(summary, "counts match the manifest") {
-		t.Errorf("hce export: %s", summary)
+	if !strings.Contains(summary, "counts match the manifest") || !strings.Contains(progress.String(), "downloaded Observation.1.ndjson") {
+		t.Errorf("hce export: %s\n%s", summary, progress.String())
 	}
 	dst := server("export_dst")
 	hce("load", "--url", dst.base+"/fhir", out1)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,9 @@ func (c *client) download(m *exportManifest) map[string]map[string]any {
 		if ct := r.header.Get("Content-Type"); ct != "application/fhir+ndjson" {
 			c.t.Errorf("file Content-Type %q", ct)
 		}
+		if cl := r.header.Get("Content-Length"); cl != strconv.Itoa(len(r.raw)) {
+			c.t.Errorf("file Content-Length %q, body of %d bytes", cl, len(r.raw))
+		}
 		var n int64
 		sc := bufio.NewScanner(bytes.NewReader(r.raw))
 		sc.Buffer(nil, 16<<20)
@@ -217,6 +221,7 @@ func TestExportKickoffParameters(t *testing.T) {
 		{"system", "GET", "/fhir/$export", nil, nil},
 		{"every parameter", "GET", "/fhir/$export?_outputFormat=application/fhir%2Bndjson&_type=Patient,Observation&_since=2020-01-01T00:00:00Z&_typeFilter=Observation%3Fcode%3D8867-4&_elements=Observation.code,id", nil, nil},
 		{"ndjson short format", "GET", "/fhir/Patient/$export?_outputFormat=ndjson", nil, nil},
+		{"application/ndjson", "GET", "/fhir/$export?_outputFormat=application/ndjson", nil, nil},
 		{"lenient ignores unknown", "GET", "/fhir/$export?_until=x&patient=Patient/" + pid, nil, []string{"Prefer", "respond-async, handling=lenient"}},
 		{"POST Parameters", "POST", "/fhir/Patient/$export", map[string]any{"resourceType": "Parameters", "parameter": []any{
 			map[string]any{"name": "_type", "valueString": "Patient,Observation"},
@@ -253,6 +258,10 @@ func TestExportLifecycle(t *testing.T) {
 	}
 	if _, err := time.Parse(time.RFC3339Nano, m.TransactionTime); err != nil {
 		t.Errorf("transactionTime %q: %v", m.TransactionTime, err)
+	}
+	exp, err := http.ParseTime(c.do(http.MethodGet, status, nil).must(t, http.StatusOK).header.Get("Expires"))
+	if err != nil || exp.Before(time.Now().Add(50*time.Minute)) {
+		t.Errorf("Expires %v (%v), want about an hour from now", exp, err)
 	}
 	got := c.download(m)
 	want := append([]string{"Patient/" + pid}, obs[:4]...)
