@@ -36,6 +36,9 @@ type Options struct {
 	Out string
 	// Progress receives progress lines; nil is silent.
 	Progress io.Writer
+	// Bar redraws the polling progress in place on one line (a terminal)
+	// instead of a line per poll.
+	Bar bool
 	// Poll is the longest wait between status requests; zero means 2 s.
 	Poll time.Duration
 	// Concurrency is how many files download at once; zero means 4.
@@ -156,6 +159,9 @@ func poll(ctx context.Context, opt Options, status string) (*Manifest, error) {
 		switch resp.StatusCode {
 		case http.StatusOK:
 			defer resp.Body.Close()
+			if opt.Bar && opt.Progress != nil {
+				fmt.Fprintf(opt.Progress, "\r\x1b[Kexport %s: complete\n", time.Since(start).Round(time.Second))
+			}
 			var m Manifest
 			if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
 				return nil, fmt.Errorf("export: manifest: %w", err)
@@ -164,7 +170,12 @@ func poll(ctx context.Context, opt Options, status string) (*Manifest, error) {
 		case http.StatusAccepted:
 			resp.Body.Close()
 			if opt.Progress != nil {
-				fmt.Fprintf(opt.Progress, "export %s: %s\n", time.Since(start).Round(time.Second), resp.Header.Get("X-Progress"))
+				line := fmt.Sprintf("export %s: %s", time.Since(start).Round(time.Second), resp.Header.Get("X-Progress"))
+				if opt.Bar {
+					fmt.Fprint(opt.Progress, "\r\x1b[K"+line)
+				} else {
+					fmt.Fprintln(opt.Progress, line)
+				}
 			}
 			wait := opt.Poll
 			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && time.Duration(s)*time.Second < wait {

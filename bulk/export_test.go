@@ -75,3 +75,15 @@ func TestRunCountMismatch(t *testing.T) {
 		t.Errorf("a file shorter than its count: %v", err)
 	}
 }
+
+func TestRunBar(t *testing.T) {
+	srv := manifestServer(t, 2)
+	var progress strings.Builder
+	if _, err := Run(context.Background(), Options{URL: srv.URL + "/fhir", Group: "g1", Types: []string{"Patient"}, Out: t.TempDir(),
+		Progress: &progress, Bar: true, Poll: 10 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if p := progress.String(); !strings.Contains(p, "\r\x1b[Kexport 0s: running: 1 resources exported\r\x1b[Kexport") || !strings.Contains(p, ": complete\n") {
+		t.Errorf("a terminal's progress is not redrawn in place: %q", p)
+	}
+}

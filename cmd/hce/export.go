@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/hce-fhir/hce/bulk"
 	"github.com/hce-fhir/hce/load"
+	"golang.org/x/term"
 )
 
 // exportCmd runs a Bulk Data export against a server and downloads it:
@@ -36,6 +38,9 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "usage: hce export --out DIR [--url BASE] [--type T,...] [--since INSTANT] [--group ID | --patient] [--token T]")
 		fs.PrintDefaults()
 		return errUsage
+	}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		opt.Bar = true
 	}
 	opt.Types = splitList(types)
 	opt.TypeFilters = strings.Fields(filters)
