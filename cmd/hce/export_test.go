@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
@@ -305,6 +306,34 @@ func TestExportCapabilities(t *testing.T) {
 		"bulkdata/OperationDefinition/group-export", "bulkdata/CapabilityStatement/bulk-data"} {
 		if !strings.Contains(text, def) {
 			t.Errorf("the CapabilityStatement does not list %s", def)
+		}
+	}
+}
+
+// TestExportAuditEvents checks that a system export leaves AuditEvents out
+// unless _type names them.
+func TestExportAuditEvents(t *testing.T) {
+	env := exportServer(t, rest.Options{}, fastExports, true)
+	c := env.c
+	ae, err := fhir.Parse([]byte(`{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-01-01T00:00:00Z",
+ "agent":[{"requestor":true,"who":{"display":"export test ` + uniq + `"}}],"source":{"observer":{"display":"hce"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.st.Load(context.Background(), []*fhir.Resource{ae}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		query string
+		want  bool
+	}{{"", false}, {"?_type=AuditEvent", true}} {
+		m := c.waitExport(c.kickoff(http.MethodGet, "/fhir/$export"+tc.query, nil))
+		has := false
+		for _, f := range m.Output {
+			has = has || f.Type == "AuditEvent"
+		}
+		if has != tc.want {
+			t.Errorf("$export%s: an AuditEvent file %v, want %v", tc.query, has, tc.want)
 		}
 	}
 }
