@@ -297,6 +297,12 @@ func TestPostmanCollection(t *testing.T) {
 			{"failing transaction", "POST", "{{baseUrl}}", "400", [2]string{}, "Bundle.entry[1]"},
 			{"batch", "POST", "{{baseUrl}}", "200", [2]string{"Content-Type", "application/fhir+json"}, "'batch-response'"},
 			{"NDJSON", "POST", "{{baseUrl}}", "200", [2]string{"Content-Type", "application/fhir+ndjson"}, "'batch-response'"},
+
+			{"$export without respond-async", "GET", "{{baseUrl}}/$export", "400", [2]string{}, "respond-async"},
+			{"$export kick-off", "GET", "{{baseUrl}}/Patient/$export?_type=Patient,Observation&patient=Patient/{{patientId}}", "202", [2]string{"Prefer", "respond-async"}, "Content-Location"},
+			{"$export status polled to the manifest", "GET", "{{baseUrl}}/$export-status/{{exportJob}}", "200", [2]string{}, "setNextRequest"},
+			{"$export file download", "GET", "{{baseUrl}}/$export-file/{{exportJob}}/{{exportFile}}", "200", [2]string{}, "application/fhir+ndjson"},
+			{"$export cancel", "DELETE", "{{baseUrl}}/$export-status/{{exportJob}}", "202", [2]string{}, "information"},
 		} {
 			found := slices.ContainsFunc(reqs, func(it pmItem) bool {
 				r := it.Request

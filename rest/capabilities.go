@@ -45,9 +45,21 @@ func (h *Handler) capabilityStatement() map[string]any {
 			"searchRevInclude":  []string{"*"},
 			"searchParam":       params,
 		}
+		var ops []map[string]string
 		if t == "Patient" {
-			res["operation"] = []map[string]string{{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-				"documentation": "GET with _since, _type and _count in the query string, or POST with them in a Parameters body; paged by next links"}}
+			ops = append(ops, map[string]string{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+				"documentation": "GET with _since, _type and _count in the query string, or POST with them in a Parameters body; paged by next links"})
+		}
+		if h.opt.Exports != nil && t == "Patient" {
+			ops = append(ops, map[string]string{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+				"documentation": "Bulk Data export of every patient's compartment, or of those named by patient (" + exportDoc + ")"})
+		}
+		if h.opt.Exports != nil && t == "Group" {
+			ops = append(ops, map[string]string{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+				"documentation": "Bulk Data export of the compartments of the Group's member.entity patients (" + exportDoc + ")"})
+		}
+		if ops != nil {
+			res["operation"] = ops
 		}
 		resources = append(resources, res)
 	}
@@ -56,10 +68,14 @@ func (h *Handler) capabilityStatement() map[string]any {
 		"resource":    resources,
 		"interaction": []map[string]string{{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}},
 	}
+	if h.opt.Exports != nil {
+		rest["operation"] = []map[string]string{{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+			"documentation": "Bulk Data export of the whole server (" + exportDoc + ")"}}
+	}
 	if sec := h.security(); sec != nil {
 		rest["security"] = sec
 	}
-	return map[string]any{
+	cs := map[string]any{
 		"resourceType": "CapabilityStatement",
 		"status":       "active",
 		"date":         startTime.Format("2006-01-02T15:04:05Z"),
@@ -71,7 +87,14 @@ func (h *Handler) capabilityStatement() map[string]any {
 		"patchFormat":  []string{mimeJSONPatch},
 		"rest":         []map[string]any{rest},
 	}
+	if h.opt.Exports != nil {
+		cs["instantiates"] = []string{"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"}
+	}
+	return cs
 }
+
+// exportDoc summarises the $export parameters in the CapabilityStatement.
+const exportDoc = "Prefer: respond-async; GET, or POST with a Parameters body; _outputFormat application/fhir+ndjson, _since, _type, _typeFilter, _elements, patient; status at $export-status/{job}, NDJSON files at $export-file/{job}/{n}"
 
 // searchCapabilities lists the search parameters of typ that HCE indexes and
 // the _include values it accepts.

@@ -45,6 +45,11 @@ type Options struct {
 	// SearchConcurrency bounds the searches that run at once, so that
 	// searches cannot take every database connection; zero means no bound.
 	SearchConcurrency int
+	// Exports runs Bulk Data $export jobs; nil answers $export with 400.
+	Exports Exporter
+	// MaxExportJobs bounds the export jobs accepted or running at once,
+	// over every replica; more are answered 429. Zero means no bound.
+	MaxExportJobs int
 }
 
 // Handler serves the FHIR API over a Repository.

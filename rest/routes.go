@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 
+	"github.com/hce-fhir/hce/fhir"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -66,6 +67,21 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	route(http.MethodDelete, "/:type/:id", "delete", h.delete)
 	route(http.MethodGet, "/:type/:id/_history", "history-instance", h.historyInstance)
 	route(http.MethodGet, "/:type/:id/_history/:vid", "vread", h.vread)
+	route(http.MethodGet, "/$export", "export", h.exportKickoff(fhir.ExportSystem))
+	route(http.MethodPost, "/$export", "export", h.exportKickoff(fhir.ExportSystem))
+	route(http.MethodGet, "/Patient/$export", "export", h.exportKickoff(fhir.ExportPatient))
+	route(http.MethodPost, "/Patient/$export", "export", h.exportKickoff(fhir.ExportPatient))
+	route(http.MethodGet, "/Group/:id/$export", "export", h.exportKickoff(fhir.ExportGroup))
+	route(http.MethodPost, "/Group/:id/$export", "export", h.exportKickoff(fhir.ExportGroup))
+	route(http.MethodGet, "/$export-status/:job", "export-status", h.exportStatus)
+	route(http.MethodDelete, "/$export-status/:job", "export-cancel", h.exportCancel)
+	// Files are NDJSON whatever the Accept header: no negotiation.
+	e.Add(http.MethodGet, "/fhir/$export-file/:job/:file", h.exportFile, func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(ctxInteraction, "export-file")
+			return next(c)
+		}
+	}, h.audited, h.authenticate)
 	route(http.MethodGet, "/:type/:id/$everything", "everything", h.everything)
 	route(http.MethodPost, "/:type/:id/$everything", "everything", h.everything)
 	route(http.MethodGet, "/:type/:id/:comp", "search-compartment", h.searchCompartment)

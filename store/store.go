@@ -16,11 +16,13 @@ type Store struct {
 	tx   pgx.Tx   // set inside Transaction
 	pend *pending // inside Transaction: rows not yet written
 	an   *analyzer
+	// wake tells this process's export runner that a job was accepted.
+	wake chan struct{}
 }
 
 // New returns a Store using pool; the schema must be migrated (Migrate).
 func New(pool *pgxpool.Pool) *Store {
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, wake: make(chan struct{}, 1)}
 	s.an = &analyzer{run: func(ctx context.Context) error {
 		_, err := pool.Exec(ctx, `ANALYZE `+analyzed)
 		return err

@@ -3,6 +3,7 @@
 //	hce serve                        serve the FHIR API (embedded PostgreSQL unless --database-url)
 //	hce migrate up|down|status       manage the schema
 //	hce load [--url BASE] [-c N] FILE|DIR|-   load Bundles and NDJSON through the API
+//	hce export --url BASE [--type T,…] [--since T] [--group ID] --out DIR   Bulk Data export to NDJSON files
 //	hce cluster status|register|rebalance   inspect and grow a Citus cluster
 //	hce verify [--level basic|complete|ha] [--report FILE.md]   check a deployment
 //	hce bench [--url BASE] [--resources N] [--database-url URL]   volume benchmark
@@ -30,6 +31,7 @@ commands:
   serve                      serve the FHIR R4 API at http://ADDR/fhir
   migrate up|down|status     apply, roll back or list schema migrations
   load [--url BASE] [-c N] [--continue] FILE|DIR|-   post Bundles and NDJSON to a server
+  export --out DIR [--url BASE] [--type T,...] [--since T] [--group ID]   Bulk Data export into NDJSON files
   cluster status             mode, Citus version, workers and tables
   cluster register           add Citus workers (--worker HOST:PORT), idempotent
   cluster rebalance          move shards onto new workers and show progress
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrateCmd(ctx, args[1:], stdout, stderr)
 	case "load":
 		err = loadCmd(ctx, args[1:], os.Stdin, stderr)
+	case "export":
+		err = exportCmd(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = tokenCmd(ctx, args[1:], stdout, stderr)
 	case "verify":

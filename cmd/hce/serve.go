@@ -31,6 +31,16 @@ type serveFlags struct {
 	tls     tlsFlags
 	audit   bool
 	cors    string
+	export  store.ExportOptions
+}
+
+// registerExport declares the flags of Bulk Data export.
+func (f *serveFlags) registerExport(fs *flag.FlagSet) {
+	fs.IntVar(&f.opt.MaxExportJobs, "export-max-jobs", 4, "export jobs accepted or running at once over all replicas; more are answered 429 (env HCE_EXPORT_MAX_JOBS)")
+	fs.Int64Var(&f.export.FileBytes, "export-file-bytes", 256<<20, "size at which an export splits a type's output into another file (env HCE_EXPORT_FILE_BYTES)")
+	fs.DurationVar(&f.export.Expiry, "export-expiry", time.Hour, "how long a finished export's files are kept (env HCE_EXPORT_EXPIRY)")
+	fs.DurationVar(&f.export.Settle, "export-settle", time.Second, "clock margin of an export's snapshot: the most server and database clocks may differ (env HCE_EXPORT_SETTLE)")
+	fs.IntVar(&f.export.Jobs, "export-jobs", 1, "export jobs this server runs at once (env HCE_EXPORT_JOBS)")
 }
 
 // registerSearch declares the flags of the search limits and budgets.
@@ -92,6 +102,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&f.audit, "audit", true, "record every interaction as an AuditEvent (env HCE_AUDIT)")
 	fs.StringVar(&f.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API, * for any; empty disables CORS (env HCE_CORS_ORIGINS)")
 	f.registerSearch(fs)
+	f.registerExport(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -136,6 +147,18 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	f.opt.SearchConcurrency = searchConcurrency(f.opt.SearchConcurrency, int(db.pool.Config().MaxConns))
 	e := newServer(st, f.opt, reg, log)
+	f.export.Log = log
+	exports := make(chan struct{})
+	rctx, stopExports := context.WithCancel(context.Background())
+	go func() {
+		defer close(exports)
+		st.RunExports(rctx, f.export)
+	}()
+	defer func() {
+		// A job cut short is released for the next start or another replica.
+		stopExports()
+		<-exports
+	}()
 
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -176,6 +199,9 @@ func migrateUp(ctx context.Context, db *database) error {
 // JSON request logs.
 func newServer(st *store.Store, opt rest.Options, reg *prometheus.Registry, log *slog.Logger) *echo.Echo {
 	reg.MustRegister(st.Collector())
+	if opt.Exports == nil {
+		opt.Exports = st
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())

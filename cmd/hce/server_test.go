@@ -36,7 +36,12 @@ var uniq = strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
 // hce verify run by the test, through HCE_TOKEN.
 func testServer(t *testing.T, opt rest.Options) *client {
 	t.Helper()
-	pool := testdb.Pool(t, store.MigrateUp)
+	return testServerOn(t, store.New(testdb.Pool(t, store.MigrateUp)), opt)
+}
+
+// testServerOn is testServer on the store st.
+func testServerOn(t *testing.T, st *store.Store, opt rest.Options) *client {
+	t.Helper()
 	iss := testIssuer(t)
 	if opt.Auth == nil {
 		opt.Auth = iss.Verifier()
@@ -46,7 +51,7 @@ func testServer(t *testing.T, opt rest.Options) *client {
 		t.Fatal(err)
 	}
 	t.Setenv("HCE_TOKEN", token)
-	e := newServer(store.New(pool), opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	e := newServer(st, opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL, token: token}
