@@ -121,7 +121,7 @@ func (s *Store) exportRows(ctx context.Context, j *fhir.ExportJob, out *exportWr
 	}
 	var n int64
 	for _, t := range tableSets {
-		types := slices.DeleteFunc(slices.Clone(req.Types), func(typ string) bool { return tablesFor(typ) != t })
+		types := slices.DeleteFunc(slices.Clone(req.Types), func(typ string) bool { return tablesFor(typ) != t || typ == auditType })
 		if len(types) == 0 {
 			continue
 		}
@@ -130,37 +130,63 @@ func (s *Store) exportRows(ctx context.Context, j *fhir.ExportJob, out *exportWr
 			rts = routes
 		}
 		sql, args := snapshotSQL(t, j.TransactionTime, types, req.Since, rts)
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, exportSession); err != nil {
-				return err
-			}
-			rows, err := tx.Query(ctx, sql, args...)
-			if err != nil {
-				return err
-			}
-			return forEach(rows, func(r pgx.Rows) error {
-				raw := r.RawValues()
-				typ, id := string(raw[0]), string(raw[1])
-				content, keep, err := f.apply(typ, id, raw[2])
-				if err != nil || !keep {
-					return err
-				}
-				if err := out.add(typ, content); err != nil {
-					return err
-				}
-				n++
-				if n%10000 == 0 {
-					progress(n)
-				}
-				return nil
-			})
-		})
-		if err != nil {
+		if err := s.exportPart(ctx, sql, args, f, out, &n, progress); err != nil {
 			return n, translate("export "+t.history, err)
+		}
+	}
+	if slices.Contains(req.Types, auditType) {
+		sql, args := auditSnapshotSQL(j.TransactionTime, req.Since, req.Patients)
+		if err := s.exportPart(ctx, sql, args, f, out, &n, progress); err != nil {
+			return n, translate("export audit_events", err)
 		}
 	}
 	progress(n)
 	return n, nil
+}
+
+// exportPart streams the rows of one snapshot statement (type, id,
+// content) through the filter to out, counting them in n.
+func (s *Store) exportPart(ctx context.Context, sql string, args []any, f *exportFilter, out *exportWriter, n *int64, progress func(int64)) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, exportSession); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		return forEach(rows, func(r pgx.Rows) error {
+			raw := r.RawValues()
+			typ, id := string(raw[0]), string(raw[1])
+			content, keep, err := f.apply(typ, id, raw[2])
+			if err != nil || !keep {
+				return err
+			}
+			if err := out.add(typ, content); err != nil {
+				return err
+			}
+			*n++
+			if *n%10000 == 0 {
+				progress(*n)
+			}
+			return nil
+		})
+	})
+}
+
+// auditSnapshotSQL selects the AuditEvents recorded at or before at (and
+// after since, when not zero), of patients (when given). Events are never
+// changed, so this is their state at at.
+func auditSnapshotSQL(at, since time.Time, patients []string) (string, []any) {
+	b := &sqlBuilder{}
+	conds := []string{`a.recorded <= ` + b.arg(at)}
+	if !since.IsZero() {
+		conds = append(conds, `a.recorded > `+b.arg(since))
+	}
+	if len(patients) > 0 {
+		conds = append(conds, `a.patient = ANY(`+b.arg(patients)+`)`)
+	}
+	return `SELECT 'AuditEvent', a.id::text, a.content::text FROM audit_events a WHERE ` + and(conds...), b.params()
 }
 
 // snapshotSQL selects type, id and content of the resources of types in

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/audit"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
@@ -315,12 +315,9 @@ func TestExportCapabilities(t *testing.T) {
 func TestExportAuditEvents(t *testing.T) {
 	env := exportServer(t, rest.Options{}, fastExports, true)
 	c := env.c
-	ae, err := fhir.Parse([]byte(`{"resourceType":"AuditEvent","type":{"code":"rest"},"recorded":"2026-01-01T00:00:00Z",
- "agent":[{"requestor":true,"who":{"display":"export test ` + uniq + `"}}],"source":{"observer":{"display":"hce"}}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := env.st.Load(context.Background(), []*fhir.Resource{ae}); err != nil {
+	ev := audit.Event{Time: time.Now().Add(-time.Minute), Interaction: "read", Method: "GET", Path: "/fhir/Patient/x", Status: 200,
+		Type: "Patient", ID: "x-" + uniq}
+	if err := auditSink(env.st)(context.Background(), []audit.Record{ev.Record()}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
