@@ -135,7 +135,7 @@ func (s *Store) exportRows(ctx context.Context, j *fhir.ExportJob, out *exportWr
 		}
 	}
 	if slices.Contains(req.Types, auditType) {
-		sql, args := auditSnapshotSQL(j.TransactionTime, req.Since, req.Patients)
+		sql, args := auditSnapshotSQL(j.TransactionTime, req.Since, req.Compartment, req.Patients)
 		if err := s.exportPart(ctx, sql, args, f, out, &n, progress); err != nil {
 			return n, translate("export audit_events", err)
 		}
@@ -176,8 +176,9 @@ func (s *Store) exportPart(ctx context.Context, sql string, args []any, f *expor
 
 // auditSnapshotSQL selects the AuditEvents recorded at or before at (and
 // after since, when not zero), of patients (when given). Events are never
-// changed, so this is their state at at.
-func auditSnapshotSQL(at, since time.Time, patients []string) (string, []any) {
+// changed, so this is their state at at. A Patient or Group export
+// (compartment) keeps those about a patient.
+func auditSnapshotSQL(at, since time.Time, compartment bool, patients []string) (string, []any) {
 	b := &sqlBuilder{}
 	conds := []string{`a.recorded <= ` + b.arg(at)}
 	if !since.IsZero() {
@@ -185,6 +186,8 @@ func auditSnapshotSQL(at, since time.Time, patients []string) (string, []any) {
 	}
 	if len(patients) > 0 {
 		conds = append(conds, `a.patient = ANY(`+b.arg(patients)+`)`)
+	} else if compartment {
+		conds = append(conds, `a.patient IS NOT NULL`)
 	}
 	return `SELECT 'AuditEvent', a.id::text, a.content::text FROM audit_events a WHERE ` + and(conds...), b.params()
 }
