@@ -198,9 +198,13 @@ type Readiness struct {
 	Unreachable []string `json:"unreachable,omitempty"`
 }
 
-// Ready checks that the database answers and, on Citus, which workers do.
+// Ready checks that the database answers, that its schema is at this
+// server's migration version and, on Citus, which workers answer.
 func (s *Store) Ready(ctx context.Context) (any, error) {
 	if err := s.Ping(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.CheckSchema(ctx); err != nil {
 		return nil, err
 	}
 	r := Readiness{Status: "ok"}

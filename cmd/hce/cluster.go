@@ -58,21 +58,25 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 	verb := args[0]
+	switch verb {
+	case "status", "register", "rebalance", "reconcile":
+	case "-h", "-help", "--help", "help":
+		fs.Usage()
+		return errHelp
+	default:
+		if strings.HasPrefix(verb, "-") {
+			return unknownFlagBeforeVerb(fs, "cluster", verb)
+		}
+		return unknownVerb(fs, "cluster", verb)
+	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if d.databaseURL == "" && verb != "status" {
 		return errors.New("cluster " + verb + " needs --database-url (HCE_DATABASE_URL) of the Citus coordinator")
 	}
-	switch verb {
-	case "status", "rebalance":
-	case "register":
-		if len(workers) == 0 {
-			return errors.New("cluster register needs at least one --worker HOST:PORT")
-		}
-	default:
-		fs.Usage()
-		return errUsage
+	if verb == "register" && len(workers) == 0 {
+		return errors.New("cluster register needs at least one --worker HOST:PORT")
 	}
 	wctx, cancel := context.WithTimeout(ctx, *wait)
 	defer cancel()

@@ -21,6 +21,7 @@ import (
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -36,7 +37,12 @@ var uniq = strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
 // hce verify run by the test, through HCE_TOKEN.
 func testServer(t *testing.T, opt rest.Options) *client {
 	t.Helper()
-	pool := testdb.Pool(t, store.MigrateUp)
+	return testServerOn(t, testdb.Pool(t, store.MigrateUp), opt)
+}
+
+// testServerOn is testServer on the database of pool, as it is.
+func testServerOn(t *testing.T, pool *pgxpool.Pool, opt rest.Options) *client {
+	t.Helper()
 	iss := testIssuer(t)
 	if opt.Auth == nil {
 		opt.Auth = iss.Verifier()
