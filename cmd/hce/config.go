@@ -26,8 +26,12 @@ func flagError(err error) error {
 	return errUsage
 }
 
-// wantsHelp reports whether the flags before any "--" ask for usage.
+// wantsHelp reports whether the arguments of a command ask for usage: a
+// flag -h or --help before any "--", or the subcommand help.
 func wantsHelp(args []string) bool {
+	if len(args) > 0 && args[0] == "help" {
+		return true
+	}
 	for _, a := range args {
 		switch a {
 		case "--":
@@ -51,6 +55,10 @@ func unknownVerb(fs *flag.FlagSet, cmd, verb string) error {
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hce "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: hce %s [flags]\n", name)
+		fs.PrintDefaults()
+	}
 	return fs
 }
 
