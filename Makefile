@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test ./search/fhirpath -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./load -run '^$$' -fuzz '^FuzzSniff$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./load -run '^$$' -fuzz '^FuzzChunker$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./load -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzHeaders$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzOperationBody$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME)
