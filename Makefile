@@ -1,7 +1,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: build run test gotest postman vet fuzz bench bench-volume image
+.PHONY: build run test gotest postman vet fuzz bench bench-volume image image-push
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hce ./cmd/hce
@@ -55,5 +55,13 @@ BENCH_FLAGS ?=
 bench-volume: build
 	bash bench/volume.sh --resources $(BENCH_RESOURCES) $(BENCH_FLAGS)
 
+# The image the chart (image.repository, appVersion) and compose (HCE_IMAGE)
+# run. `make image-push` pushes it; log in to the registry first, and set
+# IMAGE to push elsewhere, e.g. make image-push IMAGE=registry.example.org/hce.
+IMAGE ?= ghcr.io/hce-fhir/hce
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"*\([^"]*\)"*/\1/p' helm/Chart.yaml)
 image:
-	docker build -t hce:local --build-arg VERSION=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) .
+	docker build -t $(IMAGE):$(IMAGE_TAG) --build-arg VERSION=$(IMAGE_TAG) .
+
+image-push: image
+	docker push $(IMAGE):$(IMAGE_TAG)
