@@ -49,8 +49,20 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Var(&workers, "worker", "worker HOST:PORT to register; repeat or separate with commas (env HCE_WORKER)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long register waits for the coordinator and workers to accept connections (env HCE_WAIT)")
 	asJSON := fs.Bool("json", false, "status as JSON (env HCE_JSON)")
+	var rf reconcileFlags
+	rf.register(fs, "")
+	loop := fs.Bool("loop", false, "reconcile: a pass every --reconcile-interval until interrupted, instead of one (env HCE_LOOP)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hce cluster status|register|rebalance [flags]")
+		fmt.Fprint(fs.Output(), `usage: hce cluster status|register|rebalance|reconcile [flags]
+
+  status     mode, Citus version, workers with shards and bytes, tables
+  register   add the --worker HOST:PORT workers (idempotent)
+  rebalance  move shards until the workers hold about the same bytes
+  reconcile  make the workers those of --worker and --workers-srv: register
+             missing ones, drain and remove the others (only while they
+             answer), and start a rebalance when the set changed
+
+`)
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 {
@@ -78,6 +90,12 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if verb == "register" && len(workers) == 0 {
 		return errors.New("cluster register needs at least one --worker HOST:PORT")
 	}
+	if verb == "reconcile" {
+		rf.workers = workers
+		if err := rf.check(""); err != nil {
+			return errors.New("cluster reconcile needs --worker HOST:PORT or --workers-srv NAME")
+		}
+	}
 	wctx, cancel := context.WithTimeout(ctx, *wait)
 	defer cancel()
 	db, err := openDatabaseWait(wctx, d, stderr)
@@ -101,6 +119,8 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 		return nil
+	case "reconcile":
+		return clusterReconcile(ctx, st, &rf, *loop, stdout, stderr)
 	default:
 		return rebalance(ctx, st, stdout)
 	}

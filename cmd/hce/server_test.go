@@ -43,6 +43,13 @@ func testServer(t *testing.T, opt rest.Options) *client {
 // testServerOn is testServer on the database of pool, as it is.
 func testServerOn(t *testing.T, pool *pgxpool.Pool, opt rest.Options) *client {
 	t.Helper()
+	return testServerWith(t, store.New(pool), nil, opt)
+}
+
+// testServerWith is testServer on st, with the reconcile loop rec (or nil)
+// in /admin/cluster and the metrics.
+func testServerWith(t *testing.T, st *store.Store, rec *store.Reconciler, opt rest.Options) *client {
+	t.Helper()
 	iss := testIssuer(t)
 	if opt.Auth == nil {
 		opt.Auth = iss.Verifier()
@@ -52,7 +59,7 @@ func testServerOn(t *testing.T, pool *pgxpool.Pool, opt rest.Options) *client {
 		t.Fatal(err)
 	}
 	t.Setenv("HCE_TOKEN", token)
-	e := newServer(store.New(pool), opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	e := newServerWith(st, rec, opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL, token: token}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hce-fhir/hce/internal/testcitus"
+	"github.com/hce-fhir/hce/rest"
+	"github.com/hce-fhir/hce/store"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// adminCluster is the part of /admin/cluster the reconcile test reads.
+type adminCluster struct {
+	Mode    string
+	Workers []struct {
+		Host   string
+		Port   int
+		Shards int
+	}
+	Rebalance *store.RebalanceProgress
+	Reconcile *store.ReconcileStatus
+}
+
+// shardsOf returns the shard placements per HOST:PORT.
+func (a adminCluster) shardsOf() map[string]int {
+	out := map[string]int{}
+	for _, w := range a.Workers {
+		out[w.Host+":"+strconv.Itoa(w.Port)] = w.Shards
+	}
+	return out
+}
+
+// TestClusterReconcileCitus runs the reconcile loop against a real Citus
+// coordinator and two workers started for the test: a worker added to the
+// desired set is registered and gets shards by a rebalance started for it,
+// a worker dropped from the set is drained and removed, and no patient is
+// lost on the way; /admin/cluster and /metrics show the progress.
+func TestClusterReconcileCitus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three PostgreSQL servers")
+	}
+	c := testcitus.Start(t, 2)
+	w1, w2 := c.Workers[0], c.Workers[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cfg, err := pgxpool.ParseConfig(c.Coordinator.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["hce.shard_count"] = "4"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	st := store.New(pool)
+	rec := st.NewReconciler()
+	worker := func(n testcitus.Node) store.Worker { return store.Worker{Host: n.Host, Port: n.Port} }
+
+	s, err := rec.Reconcile(ctx, []store.Worker{worker(w1)})
+	if err != nil || !slices.Equal(s.Registered, []string{w1.Addr()}) {
+		t.Fatalf("first pass: %+v, %v; want %s registered", s, err, w1.Addr())
+	}
+	if err := store.MigrateUp(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	cl := testServerWith(t, st, rec, rest.Options{})
+	var ids []string
+	for i := range 20 {
+		ids = append(ids, cl.do("POST", "/fhir/Patient", patient(fmt.Sprintf("Reconcile%d", i))).must(t, 201).str("id"))
+	}
+	cluster := func() adminCluster {
+		t.Helper()
+		var a adminCluster
+		if err := json.Unmarshal(cl.do("GET", "/admin/cluster", nil).must(t, 200).raw, &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if got := cluster().shardsOf(); len(got) != 1 || got[w1.Addr()] == 0 {
+		t.Fatalf("before the second worker: shards %v", got)
+	}
+
+	// A second worker in the set: registered, and a rebalance moves shards to it.
+	s, err = rec.Reconcile(ctx, []store.Worker{worker(w1), worker(w2)})
+	if err != nil || !slices.Equal(s.Registered, []string{w2.Addr()}) || !s.RebalanceStarted {
+		t.Fatalf("second pass: %+v, %v; want %s registered and a rebalance", s, err, w2.Addr())
+	}
+	waitRebalance(t, ctx, st)
+	a := cluster()
+	if got := a.shardsOf(); got[w1.Addr()] == 0 || got[w2.Addr()] == 0 {
+		t.Errorf("after the rebalance: shards %v, want some on each worker", got)
+	}
+	if a.Reconcile == nil || !slices.Equal(a.Reconcile.Registered, []string{w2.Addr()}) || a.Reconcile.Passes != 2 {
+		t.Errorf("/admin/cluster reconcile %+v", a.Reconcile)
+	}
+	if a.Rebalance == nil || a.Rebalance.State != "finished" || a.Rebalance.Tasks["done"] == 0 {
+		t.Errorf("/admin/cluster rebalance %+v, want finished with tasks done", a.Rebalance)
+	}
+	metrics := string(cl.do("GET", "/metrics", nil).must(t, 200).raw)
+	for _, w := range []testcitus.Node{w1, w2} {
+		re := regexp.MustCompile(`hce_cluster_worker_shards\{worker="` + regexp.QuoteMeta(w.Addr()) + `"\} ([1-9]\d*)`)
+		if !re.MatchString(metrics) {
+			t.Errorf("metrics lack shards of %s:\n%s", w.Addr(), grepLines(metrics, "hce_cluster"))
+		}
+	}
+	for _, want := range []string{`hce_cluster_workers 2`, `hce_cluster_rebalance_tasks{state="done"} `, `hce_cluster_reconcile_passes_total 2`,
+		`hce_cluster_reconcile_changes_total 2`, `hce_db_primary_changes_total{group="0"} 0`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "hce_"))
+		}
+	}
+	checkDashboardMetrics(t, metrics)
+
+	// The second worker dropped from the set: drained, then removed.
+	s, err = rec.Reconcile(ctx, []store.Worker{worker(w1)})
+	if err != nil || !slices.Equal(s.Drained, []string{w2.Addr()}) {
+		t.Fatalf("third pass: %+v, %v; want %s drained", s, err, w2.Addr())
+	}
+	waitRebalance(t, ctx, st)
+	if got := cluster().shardsOf(); len(got) != 1 || got[w1.Addr()] == 0 {
+		t.Errorf("after the drain: shards %v, want all on %s", got, w1.Addr())
+	}
+	for _, id := range ids {
+		cl.do("GET", "/fhir/Patient/"+id, nil).must(t, 200)
+	}
+
+	// An empty set changes nothing.
+	if s, err := rec.Reconcile(ctx, nil); err != nil || len(s.Registered)+len(s.Drained) != 0 {
+		t.Errorf("empty set: %+v, %v", s, err)
+	}
+	if got := cluster().shardsOf(); len(got) != 1 {
+		t.Errorf("the empty set changed the workers: %v", got)
+	}
+}
+
+// waitRebalance waits for the latest background rebalance to end.
+func waitRebalance(t *testing.T, ctx context.Context, st *store.Store) {
+	t.Helper()
+	for {
+		s, err := st.Rebalance(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch s.State {
+		case "finished", "none":
+			return
+		case "failed", "cancelled":
+			t.Fatalf("rebalance %s: %s", s.State, s.Details)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("rebalance still %s: %s", s.State, s.Details)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
