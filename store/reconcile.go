@@ -52,6 +52,7 @@ type Reconciler struct {
 
 	mu   sync.Mutex
 	last ReconcileStatus
+	seen []Worker // the registered workers of the last Follow pass
 }
 
 // NewReconciler returns a Reconciler of the cluster behind s.
@@ -68,6 +69,10 @@ const (
 	registeredWorkers = `SELECT nodename, nodeport FROM pg_dist_node
 WHERE noderole = 'primary' AND groupid <> 0 ORDER BY nodename, nodeport`
 	drainNode  = `SELECT citus_drain_node($1, $2, shard_transfer_mode := 'auto')`
+	// cleanupOrphans drops the shard copies a move left behind, while their
+	// node is still registered: once it is removed, Citus cannot reach them,
+	// and the leftover cleanup records block later moves of those shards.
+	cleanupOrphans = `CALL citus_cleanup_orphaned_resources()`
 	removeNode = `SELECT citus_remove_node($1, $2)`
 	workerUp   = `SELECT success FROM run_command_on_workers('SELECT 1') WHERE nodename = $1 AND nodeport = $2`
 )
@@ -97,18 +102,49 @@ func (r *Reconciler) Reconcile(ctx context.Context, desired []Worker) (Reconcile
 	return st, err
 }
 
-func (r *Reconciler) pass(ctx context.Context, desired []Worker, st *ReconcileStatus) error {
-	if err := r.s.CheckCitus(ctx); err != nil {
-		return err
+// Follow makes one pass for a cluster whose workers something else
+// registers (Patroni's Citus mode, which registers each group's primary):
+// when the registered workers differ from those of the previous pass, it
+// starts a rebalance. The first pass only records them.
+func (r *Reconciler) Follow(ctx context.Context) (ReconcileStatus, error) {
+	st := ReconcileStatus{At: time.Now().UTC()}
+	current, err := r.registered(ctx)
+	if err == nil {
+		for _, w := range current {
+			st.Desired = append(st.Desired, w.String())
+		}
+		r.mu.Lock()
+		first, changed := r.seen == nil, !slices.Equal(r.seen, current)
+		r.seen = current
+		r.mu.Unlock()
+		if changed && !first {
+			st.Registered = st.Desired
+			err = r.rebalance(ctx, &st)
+		}
 	}
-	if len(desired) == 0 {
-		return nil
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st.Passes, st.Changes = r.last.Passes+1, r.last.Changes
+	if st.Registered != nil {
+		st.Changes++
+	}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	r.last = st
+	return st, err
+}
+
+// registered returns the workers registered as primaries, in order.
+func (r *Reconciler) registered(ctx context.Context) ([]Worker, error) {
+	if err := r.s.CheckCitus(ctx); err != nil {
+		return nil, err
 	}
 	rows, err := r.s.q().Query(ctx, registeredWorkers)
 	if err != nil {
-		return translate("reconcile", err)
+		return nil, translate("reconcile", err)
 	}
-	var current []Worker
+	current := []Worker{}
 	err = forEach(rows, func(row pgx.Rows) error {
 		var w Worker
 		if err := row.Scan(&w.Host, &w.Port); err != nil {
@@ -117,8 +153,26 @@ func (r *Reconciler) pass(ctx context.Context, desired []Worker, st *ReconcileSt
 		current = append(current, w)
 		return nil
 	})
+	return current, translate("reconcile", err)
+}
+
+// rebalance starts a rebalance unless one is running.
+func (r *Reconciler) rebalance(ctx context.Context, st *ReconcileStatus) error {
+	if cur, err := r.s.Rebalance(ctx); err == nil && (cur.State == "running" || cur.State == "scheduled") {
+		return nil // the running rebalance plans again when it ends
+	}
+	started, err := r.s.StartRebalance(ctx)
+	st.RebalanceStarted = started
+	return err
+}
+
+func (r *Reconciler) pass(ctx context.Context, desired []Worker, st *ReconcileStatus) error {
+	if len(desired) == 0 {
+		return r.s.CheckCitus(ctx)
+	}
+	current, err := r.registered(ctx)
 	if err != nil {
-		return translate("reconcile", err)
+		return err
 	}
 	for _, w := range desired {
 		changed, err := r.s.RegisterWorker(ctx, w.Host, w.Port)
@@ -141,6 +195,9 @@ func (r *Reconciler) pass(ctx context.Context, desired []Worker, st *ReconcileSt
 		if _, err := r.s.pool.Exec(ctx, drainNode, w.Host, w.Port); err != nil {
 			return translate("reconcile: drain "+w.String(), err)
 		}
+		if _, err := r.s.pool.Exec(ctx, cleanupOrphans); err != nil {
+			return translate("reconcile: clean up after draining "+w.String(), err)
+		}
 		if _, err := r.s.pool.Exec(ctx, removeNode, w.Host, w.Port); err != nil {
 			return translate("reconcile: remove "+w.String(), err)
 		}
@@ -149,10 +206,5 @@ func (r *Reconciler) pass(ctx context.Context, desired []Worker, st *ReconcileSt
 	if len(st.Registered) == 0 && len(st.Drained) == 0 {
 		return nil
 	}
-	if cur, err := r.s.Rebalance(ctx); err == nil && (cur.State == "running" || cur.State == "scheduled") {
-		return nil // the running rebalance plans again when it ends
-	}
-	started, err := r.s.StartRebalance(ctx)
-	st.RebalanceStarted = started
-	return err
+	return r.rebalance(ctx, st)
 }

@@ -60,7 +60,9 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
   rebalance  move shards until the workers hold about the same bytes
   reconcile  make the workers those of --worker and --workers-srv: register
              missing ones, drain and remove the others (only while they
-             answer), and start a rebalance when the set changed
+             answer), and start a rebalance when the set changed; with
+             --reconcile-follow only rebalance when the registered workers
+             change (Patroni registers them)
 
 `)
 		fs.PrintDefaults()
@@ -93,7 +95,7 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if verb == "reconcile" {
 		rf.workers = workers
 		if err := rf.check(""); err != nil {
-			return errors.New("cluster reconcile needs --worker HOST:PORT or --workers-srv NAME")
+			return errors.New("cluster reconcile needs --worker HOST:PORT, --workers-srv NAME or --reconcile-follow")
 		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, *wait)

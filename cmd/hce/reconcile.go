@@ -20,6 +20,7 @@ import (
 type reconcileFlags struct {
 	workers  workerList
 	srv      string
+	follow   bool
 	interval time.Duration
 }
 
@@ -30,13 +31,14 @@ func (f *reconcileFlags) register(fs *flag.FlagSet, prefix string) {
 		fs.Var(&f.workers, prefix+"workers", "workers the reconcile loop keeps registered, HOST:PORT separated by commas (env HCE_"+strings.ToUpper(strings.ReplaceAll(prefix, "-", "_"))+"WORKERS)")
 	}
 	fs.StringVar(&f.srv, prefix+"workers-srv", "", "DNS SRV name listing the workers, e.g. _postgres._tcp.hce-worker.hce.svc.cluster.local, the headless Service of a StatefulSet (env HCE_"+strings.ToUpper(strings.ReplaceAll(prefix, "-", "_"))+"WORKERS_SRV)")
+	fs.BoolVar(&f.follow, prefix+"reconcile-follow", false, "do not register or remove workers (Patroni's Citus mode registers each group's primary): start a rebalance when the registered workers change (env HCE_"+strings.ToUpper(strings.ReplaceAll(prefix, "-", "_"))+"RECONCILE_FOLLOW)")
 	fs.DurationVar(&f.interval, prefix+"reconcile-interval", 30*time.Second, "time between two reconcile passes (env HCE_"+strings.ToUpper(strings.ReplaceAll(prefix, "-", "_"))+"RECONCILE_INTERVAL)")
 }
 
 // check rejects a reconcile without a source of workers.
 func (f *reconcileFlags) check(prefix string) error {
-	if len(f.workers) == 0 && f.srv == "" {
-		return fmt.Errorf("the reconcile loop needs --%sworkers or --%sworkers-srv", prefix, prefix)
+	if len(f.workers) == 0 && f.srv == "" && !f.follow {
+		return fmt.Errorf("the reconcile loop needs --%sworkers, --%sworkers-srv or --%sreconcile-follow", prefix, prefix, prefix)
 	}
 	if f.interval <= 0 {
 		return fmt.Errorf("--%sreconcile-interval must be positive", prefix)
@@ -87,6 +89,15 @@ func reconcileLoop(ctx context.Context, rec *store.Reconciler, f *reconcileFlags
 
 // reconcileOnce makes one pass and logs it.
 func reconcileOnce(ctx context.Context, rec *store.Reconciler, f *reconcileFlags, log *slog.Logger) (store.ReconcileStatus, error) {
+	if f.follow {
+		st, err := rec.Follow(ctx)
+		if err != nil {
+			log.Warn("cluster reconcile", "error", err.Error())
+		} else if st.RebalanceStarted {
+			log.Info("cluster reconcile: the workers changed, rebalance started", "workers", st.Desired)
+		}
+		return st, err
+	}
 	want, err := f.desired(ctx)
 	if err != nil {
 		log.Warn("cluster reconcile", "error", err.Error())

@@ -39,17 +39,17 @@ func (a adminCluster) shardsOf() map[string]int {
 }
 
 // TestClusterReconcileCitus runs the reconcile loop against a real Citus
-// coordinator and two workers started for the test: a worker added to the
+// coordinator and three workers started for the test: a worker added to the
 // desired set is registered and gets shards by a rebalance started for it,
 // a worker dropped from the set is drained and removed, and no patient is
 // lost on the way; /admin/cluster and /metrics show the progress.
 func TestClusterReconcileCitus(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts three PostgreSQL servers")
+		t.Skip("starts four PostgreSQL servers")
 	}
-	c := testcitus.Start(t, 2)
-	w1, w2 := c.Workers[0], c.Workers[1]
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	c := testcitus.Start(t, 3)
+	w1, w2, w3 := c.Workers[0], c.Workers[1], c.Workers[2]
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cfg, err := pgxpool.ParseConfig(c.Coordinator.URL())
 	if err != nil {
@@ -118,7 +118,7 @@ func TestClusterReconcileCitus(t *testing.T) {
 			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "hce_"))
 		}
 	}
-	checkDashboardMetrics(t, metrics)
+	checkDashboardMetrics(t, metrics, true)
 
 	// The second worker dropped from the set: drained, then removed.
 	s, err = rec.Reconcile(ctx, []store.Worker{worker(w1)})
@@ -132,6 +132,31 @@ func TestClusterReconcileCitus(t *testing.T) {
 	for _, id := range ids {
 		cl.do("GET", "/fhir/Patient/"+id, nil).must(t, 200)
 	}
+
+	// Following a cluster whose workers something else registers (Patroni):
+	// a new worker starts a rebalance. (A fresh one: the shards a drain
+	// moved away stay on w2 until Citus cleans them up.)
+	follow := st.NewReconciler()
+	if s, err := follow.Follow(ctx); err != nil || s.RebalanceStarted {
+		t.Fatalf("first follow pass: %+v, %v; want the workers recorded only", s, err)
+	}
+	if _, err := st.RegisterWorker(ctx, w3.Host, w3.Port); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := follow.Follow(ctx); err != nil || !s.RebalanceStarted || s.Changes != 1 {
+		t.Fatalf("follow pass after a registration: %+v, %v; want a rebalance", s, err)
+	}
+	waitRebalance(t, ctx, st)
+	if got := cluster().shardsOf(); got[w3.Addr()] == 0 {
+		t.Errorf("after the followed rebalance: shards %v, want some on %s", got, w3.Addr())
+	}
+	if s, err := follow.Follow(ctx); err != nil || s.RebalanceStarted {
+		t.Errorf("follow pass without a change: %+v, %v; want nothing started", s, err)
+	}
+	if _, err := rec.Reconcile(ctx, []store.Worker{worker(w1)}); err != nil {
+		t.Fatal(err)
+	}
+	waitRebalance(t, ctx, st)
 
 	// An empty set changes nothing.
 	if s, err := rec.Reconcile(ctx, nil); err != nil || len(s.Registered)+len(s.Drained) != 0 {
