@@ -1,7 +1,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: build run test gotest postman vet fuzz bench bench-volume image image-push
+.PHONY: build run test gotest postman vet fuzz bench bench-volume image image-push image-patroni image-patroni-push
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hce ./cmd/hce
@@ -65,3 +65,11 @@ image:
 
 image-push: image
 	docker push $(IMAGE):$(IMAGE_TAG)
+
+# The database image of the chart's ha.enabled and of compose's ha profile:
+# Citus with Patroni (deploy/patroni/Dockerfile), named like ha.image.
+image-patroni:
+	docker build -t $(IMAGE)-patroni:$(IMAGE_TAG) deploy/patroni
+
+image-patroni-push: image-patroni
+	docker push $(IMAGE)-patroni:$(IMAGE_TAG)

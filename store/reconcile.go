@@ -81,8 +81,8 @@ WHERE noderole = 'primary' AND groupid <> 0 ORDER BY nodename, nodeport`
 // nothing: a failed DNS lookup must not drain the cluster. A worker left
 // out of the set is drained only while it answers; one that does not keeps
 // its shards (it holds the only copy) and is reported in Skipped. A
-// rebalance is started after a worker was registered or removed, unless one
-// is running already.
+// rebalance is started, unless one is running already, after a worker was
+// registered or removed, by this pass or by anyone since the last one.
 func (r *Reconciler) Reconcile(ctx context.Context, desired []Worker) (ReconcileStatus, error) {
 	st := ReconcileStatus{At: time.Now().UTC()}
 	for _, w := range desired {
@@ -203,7 +203,17 @@ func (r *Reconciler) pass(ctx context.Context, desired []Worker, st *ReconcileSt
 		}
 		st.Drained = append(st.Drained, w.String())
 	}
-	if len(st.Registered) == 0 && len(st.Drained) == 0 {
+	// A worker that registered itself (a pod's start hook) since the last
+	// pass changes the set as much as one registered here.
+	now, err := r.registered(ctx)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	grown := r.seen != nil && !slices.Equal(r.seen, now)
+	r.seen = now
+	r.mu.Unlock()
+	if len(st.Registered) == 0 && len(st.Drained) == 0 && !grown {
 		return nil
 	}
 	return r.rebalance(ctx, st)
