@@ -3,7 +3,7 @@
 //	hce serve                        serve the FHIR API (embedded PostgreSQL unless --database-url)
 //	hce migrate up|down|status       manage the schema
 //	hce load [--url BASE] [-c N] FILE|DIR|-   load Bundles and NDJSON through the API
-//	hce cluster status|register|rebalance   inspect and grow a Citus cluster
+//	hce cluster status|register|rebalance|reconcile   inspect and grow a Citus cluster
 //	hce verify [--level basic|complete|ha] [--report FILE.md]   check a deployment
 //	hce bench [--url BASE] [--resources N] [--database-url URL]   volume benchmark
 //	hce healthcheck [--url URL]      exit 0 when the server's /healthz answers 200
@@ -33,6 +33,7 @@ commands:
   cluster status             mode, Citus version, workers and tables
   cluster register           add Citus workers (--worker HOST:PORT), idempotent
   cluster rebalance          move shards onto new workers and show progress
+  cluster reconcile          register, drain and rebalance to match --worker/--workers-srv (--loop)
   verify [--level basic|complete|ha] [--report FILE.md]   check a deployment and write a report
   bench [--url BASE] [--resources N] [--json FILE]   load a generated data set and time a query mix
   healthcheck                exit 0 when the server at --url answers /healthz
