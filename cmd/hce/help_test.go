@@ -62,3 +62,17 @@ func TestUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileFlags checks that a reconcile loop without a source of
+// workers is refused before anything starts.
+func TestReconcileFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--cluster-reconcile"},
+		{"cluster", "reconcile", "--database-url", "postgres://127.0.0.1:1/none"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "workers-srv") {
+			t.Errorf("%q: exit status %d, stderr %q; want 1 and the flags that name the workers", args, code, stderr.String())
+		}
+	}
+}
