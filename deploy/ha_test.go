@@ -269,7 +269,7 @@ func checkPatroniConfig(t *testing.T, r *rendering, tc haCase) {
 			RoleLabel        string `json:"role_label"`
 			LeaderLabelValue string `json:"leader_label_value"`
 		}
-		Citus struct{ Database string }
+		Citus     struct{ Database string }
 		Bootstrap struct {
 			DCS struct {
 				SynchronousMode bool `json:"synchronous_mode"`

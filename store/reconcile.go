@@ -68,13 +68,13 @@ func (r *Reconciler) Status() ReconcileStatus {
 const (
 	registeredWorkers = `SELECT nodename, nodeport FROM pg_dist_node
 WHERE noderole = 'primary' AND groupid <> 0 ORDER BY nodename, nodeport`
-	drainNode  = `SELECT citus_drain_node($1, $2, shard_transfer_mode := 'auto')`
+	drainNode = `SELECT citus_drain_node($1, $2, shard_transfer_mode := 'auto')`
 	// cleanupOrphans drops the shard copies a move left behind, while their
 	// node is still registered: once it is removed, Citus cannot reach them,
 	// and the leftover cleanup records block later moves of those shards.
 	cleanupOrphans = `CALL citus_cleanup_orphaned_resources()`
-	removeNode = `SELECT citus_remove_node($1, $2)`
-	workerUp   = `SELECT success FROM run_command_on_workers('SELECT 1') WHERE nodename = $1 AND nodeport = $2`
+	removeNode     = `SELECT citus_remove_node($1, $2)`
+	workerUp       = `SELECT success FROM run_command_on_workers('SELECT 1') WHERE nodename = $1 AND nodeport = $2`
 )
 
 // Reconcile makes one pass towards desired. An empty desired set changes
