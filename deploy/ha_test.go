@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -397,6 +398,39 @@ func TestGrafanaDashboard(t *testing.T) {
 	for _, m := range render(t, nil).manifests {
 		if strings.HasSuffix(m.name(), "-dashboard") {
 			t.Error("the dashboard ConfigMap is rendered by default")
+		}
+	}
+}
+
+// TestNetworkPolicyHA checks that with HA and network policies the members
+// of the database reach each other's Patroni API, and nothing else does.
+func TestNetworkPolicyHA(t *testing.T) {
+	r := render(t, productionValues(t))
+	pols := objects[*networkingv1.NetworkPolicy](r)
+	for _, component := range []string{"coordinator", "worker"} {
+		found := false
+		for _, p := range pols {
+			if p.Spec.PodSelector.MatchLabels["app.kubernetes.io/component"] != component {
+				continue
+			}
+			for _, rule := range p.Spec.Ingress {
+				for _, port := range rule.Ports {
+					if port.Port == nil || port.Port.StrVal != "patroni" {
+						continue
+					}
+					found = true
+					for _, from := range rule.From {
+						for _, e := range from.PodSelector.MatchExpressions {
+							if !slices.Equal(e.Values, []string{"coordinator", "worker"}) {
+								t.Errorf("%s: the Patroni API is open to %v", p.Name, e.Values)
+							}
+						}
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no policy lets the %s pods' Patroni API be reached", component)
 		}
 	}
 }
