@@ -94,7 +94,8 @@ func TestClusterReconcileCitus(t *testing.T) {
 	if err != nil || !slices.Equal(s.Registered, []string{w2.Addr()}) || !s.RebalanceStarted {
 		t.Fatalf("second pass: %+v, %v; want %s registered and a rebalance", s, err, w2.Addr())
 	}
-	waitRebalance(t, ctx, st)
+	took := waitRebalance(t, ctx, st)
+	t.Logf("rebalance onto the second worker: %s", took)
 	a := cluster()
 	if got := a.shardsOf(); got[w1.Addr()] == 0 || got[w2.Addr()] == 0 {
 		t.Errorf("after the rebalance: shards %v, want some on each worker", got)
@@ -121,7 +122,9 @@ func TestClusterReconcileCitus(t *testing.T) {
 	checkDashboardMetrics(t, metrics, true)
 
 	// The second worker dropped from the set: drained, then removed.
+	start := time.Now()
 	s, err = rec.Reconcile(ctx, []store.Worker{worker(w1)})
+	t.Logf("drain and removal of the second worker: %s", time.Since(start).Round(time.Millisecond))
 	if err != nil || !slices.Equal(s.Drained, []string{w2.Addr()}) {
 		t.Fatalf("third pass: %+v, %v; want %s drained", s, err, w2.Addr())
 	}
@@ -171,9 +174,11 @@ func TestClusterReconcileCitus(t *testing.T) {
 	}
 }
 
-// waitRebalance waits for the latest background rebalance to end.
-func waitRebalance(t *testing.T, ctx context.Context, st *store.Store) {
+// waitRebalance waits for the latest background rebalance to end and
+// returns how long it waited.
+func waitRebalance(t *testing.T, ctx context.Context, st *store.Store) time.Duration {
 	t.Helper()
+	start := time.Now()
 	for {
 		s, err := st.Rebalance(ctx)
 		if err != nil {
@@ -181,7 +186,7 @@ func waitRebalance(t *testing.T, ctx context.Context, st *store.Store) {
 		}
 		switch s.State {
 		case "finished", "none":
-			return
+			return time.Since(start).Round(time.Millisecond)
 		case "failed", "cancelled":
 			t.Fatalf("rebalance %s: %s", s.State, s.Details)
 		}
