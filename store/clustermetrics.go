@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,14 +43,18 @@ const (
 )
 
 // clusterCollector exposes the cluster's state as Prometheus metrics. A
-// scrape reads the database at most every refresh interval; in between it
-// answers from the last reading.
+// scrape answers from the last reading at once and, when that is older than
+// the refresh interval, starts the next reading in the background: a slow
+// or unreachable node never delays /metrics, and the figures lag by at most
+// about one interval. (A refresh of 0 reads at every scrape, before
+// answering.)
 type clusterCollector struct {
-	s       *Store
-	rec     *Reconciler
-	refresh time.Duration
+	s          *Store
+	rec        *Reconciler
+	refresh    time.Duration
+	refreshing atomic.Bool
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards the reading below
 	read      time.Time
 	info      *ClusterInfo
 	rebalance RebalanceProgress
@@ -96,13 +101,19 @@ func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 // metrics.
 func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.read) >= c.refresh {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c.update(ctx)
-		cancel()
-		c.read = time.Now()
+	stale := time.Since(c.read) >= c.refresh
+	c.mu.Unlock()
+	switch {
+	case c.refresh <= 0:
+		c.update()
+	case stale && c.refreshing.CompareAndSwap(false, true):
+		go func() {
+			defer c.refreshing.Store(false)
+			c.update()
+		}()
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
@@ -144,18 +155,25 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// update reads the cluster; what cannot be read keeps its last value.
-func (c *clusterCollector) update(ctx context.Context) {
+// update reads the cluster, bounded to 5 seconds; what cannot be read keeps
+// its last value.
+func (c *clusterCollector) update() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	primaries := map[string]string{}
 	var id string
 	if err := c.s.q().QueryRow(ctx, serverIdentity).Scan(&id); err == nil {
 		primaries["0"] = id
 	}
-	if info, err := c.s.ClusterInfo(ctx); err == nil {
-		c.info = info
+	info, err := c.s.ClusterInfo(ctx)
+	var rebalance *RebalanceProgress
+	if err != nil {
+		info = nil
+	} else {
 		if info.Mode == "citus" {
 			if rb, err := c.s.Rebalance(ctx); err == nil {
-				c.rebalance = rb.progress()
+				p := rb.progress()
+				rebalance = &p
 			}
 			if rows, err := c.s.q().Query(ctx, groupPrimaries); err == nil {
 				_ = forEach(rows, func(r pgx.Rows) error {
@@ -169,6 +187,15 @@ func (c *clusterCollector) update(ctx context.Context) {
 				})
 			}
 		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.read = time.Now()
+	if info != nil {
+		c.info = info
+	}
+	if rebalance != nil {
+		c.rebalance = *rebalance
 	}
 	for g, id := range primaries {
 		if old, seen := c.primaries[g]; seen && old != id {

@@ -106,17 +106,31 @@ func TestClusterReconcileCitus(t *testing.T) {
 	if a.Rebalance == nil || a.Rebalance.State != "finished" || a.Rebalance.Tasks["done"] == 0 {
 		t.Errorf("/admin/cluster rebalance %+v, want finished with tasks done", a.Rebalance)
 	}
-	metrics := string(cl.do("GET", "/metrics", nil).must(t, 200).raw)
+	// The cluster metrics are read in the background, at most every 10 s.
+	wants := []string{`hce_cluster_workers 2`, `hce_cluster_rebalance_tasks{state="done"} `, `hce_cluster_reconcile_passes_total 2`,
+		`hce_cluster_reconcile_changes_total 2`, `hce_db_primary_changes_total{group="0"} 0`}
+	for _, w := range []testcitus.Node{w1, w2} {
+		wants = append(wants, `hce_cluster_worker_shards{worker="`+w.Addr()+`"} `)
+	}
+	var metrics string
+	waitFor(30*time.Second, func() bool {
+		metrics = string(cl.do("GET", "/metrics", nil).must(t, 200).raw)
+		for _, want := range wants {
+			if !strings.Contains(metrics, want) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, want := range wants {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "hce_"))
+		}
+	}
 	for _, w := range []testcitus.Node{w1, w2} {
 		re := regexp.MustCompile(`hce_cluster_worker_shards\{worker="` + regexp.QuoteMeta(w.Addr()) + `"\} ([1-9]\d*)`)
 		if !re.MatchString(metrics) {
-			t.Errorf("metrics lack shards of %s:\n%s", w.Addr(), grepLines(metrics, "hce_cluster"))
-		}
-	}
-	for _, want := range []string{`hce_cluster_workers 2`, `hce_cluster_rebalance_tasks{state="done"} `, `hce_cluster_reconcile_passes_total 2`,
-		`hce_cluster_reconcile_changes_total 2`, `hce_db_primary_changes_total{group="0"} 0`} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "hce_"))
+			t.Errorf("metrics show no shards on %s:\n%s", w.Addr(), grepLines(metrics, "hce_cluster"))
 		}
 	}
 	checkDashboardMetrics(t, metrics, true)
