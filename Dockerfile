@@ -3,7 +3,7 @@
 # HCE server image: a static hce binary on a distroless base, running as a
 # non-root user. Build with:
 #
-#   docker build -t hce:local --build-arg VERSION=$(git describe --tags --always) .
+#   make image    (docker build -t ghcr.io/hce-fhir/hce:0.1.0 --build-arg VERSION=0.1.0 .)
 #
 # The Go version follows the go directive in go.mod.
 ARG GO_VERSION=1.26.8

@@ -1,7 +1,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: build run test gotest test-ha postman vet fuzz bench bench-volume image
+.PHONY: build run test gotest test-ha postman vet fuzz bench bench-volume image image-push image-patroni image-patroni-push
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hce ./cmd/hce
@@ -39,6 +39,7 @@ fuzz:
 	$(GO) test ./search/fhirpath -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./load -run '^$$' -fuzz '^FuzzSniff$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./load -run '^$$' -fuzz '^FuzzChunker$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./load -run '^$$' -fuzz '^FuzzSplitBatch$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzHeaders$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzOperationBody$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzExportParams$$' -fuzztime $(FUZZTIME)
@@ -61,5 +62,21 @@ BENCH_FLAGS ?=
 bench-volume: build
 	bash bench/volume.sh --resources $(BENCH_RESOURCES) $(BENCH_FLAGS)
 
+# The image the chart (image.repository, appVersion) and compose (HCE_IMAGE)
+# run. `make image-push` pushes it; log in to the registry first, and set
+# IMAGE to push elsewhere, e.g. make image-push IMAGE=registry.example.org/hce.
+IMAGE ?= ghcr.io/hce-fhir/hce
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"*\([^"]*\)"*/\1/p' helm/Chart.yaml)
 image:
-	docker build -t hce:local --build-arg VERSION=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) .
+	docker build -t $(IMAGE):$(IMAGE_TAG) --build-arg VERSION=$(IMAGE_TAG) .
+
+image-push: image
+	docker push $(IMAGE):$(IMAGE_TAG)
+
+# The database image of the chart's ha.enabled and of compose's ha profile:
+# Citus with Patroni (deploy/patroni/Dockerfile), named like ha.image.
+image-patroni:
+	docker build -t $(IMAGE)-patroni:$(IMAGE_TAG) deploy/patroni
+
+image-patroni-push: image-patroni
+	docker push $(IMAGE)-patroni:$(IMAGE_TAG)

@@ -415,7 +415,7 @@ func checkImages(t *testing.T, r *rendering, _ chartCase) {
 
 func checkAntiAffinity(t *testing.T, r *rendering, tc chartCase) {
 	for key, pod := range podSpecs(r) {
-		if strings.HasPrefix(key, "Job/") || strings.HasPrefix(key, "Pod/") {
+		if strings.HasPrefix(key, "Job/") || strings.HasPrefix(key, "Pod/") || key == reconcileKey {
 			continue
 		}
 		aff := pod.Spec.Affinity
@@ -446,10 +446,14 @@ func checkAntiAffinity(t *testing.T, r *rendering, tc chartCase) {
 	}
 }
 
+// reconcileKey is the reconcile loop's Deployment: one stateless pod that
+// may restart anywhere, with neither anti-affinity nor a disruption budget.
+const reconcileKey = "Deployment/demo-hce-reconcile"
+
 func checkPDBs(t *testing.T, r *rendering, _ chartCase) {
 	pdbs := objects[*policyv1.PodDisruptionBudget](r)
 	for key, pod := range podSpecs(r) {
-		if strings.HasPrefix(key, "Job/") || strings.HasPrefix(key, "Pod/") {
+		if strings.HasPrefix(key, "Job/") || strings.HasPrefix(key, "Pod/") || key == reconcileKey {
 			continue
 		}
 		n := 0
@@ -513,8 +517,9 @@ func checkPasswordRefs(t *testing.T, r *rendering, tc chartCase) {
 		}
 	}
 	// Coordinator and workers: POSTGRES_PASSWORD and PGPASSWORD; server,
-	// migration, registration (two containers when rebalancing): PGPASSWORD.
-	want := 2 + 2 + 1 + 1 + 1
+	// migration, reconcile, registration (two containers when
+	// rebalancing): PGPASSWORD.
+	want := 2 + 2 + 1 + 1 + 1 + 1
 	if tc.rebalance {
 		want++
 	}

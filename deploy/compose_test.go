@@ -252,8 +252,8 @@ func TestComposeNoLiteralPassword(t *testing.T) {
 		t.Fatalf("load without interpolation: %v", err)
 	}
 	services, _ := model["services"].(map[string]any)
-	if len(services) != len(allServices) {
-		t.Fatalf("model has %d services, want %d", len(services), len(allServices))
+	if len(services) != len(allServices)+len(haServices) {
+		t.Fatalf("model has %d services, want %d", len(services), len(allServices)+len(haServices))
 	}
 	n := 0
 	for name, svc := range services {

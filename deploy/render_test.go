@@ -278,5 +278,5 @@ func envVar(c corev1.Container, name string) (corev1.EnvVar, bool) {
 var knownKinds = map[string]bool{
 	"Secret": true, "ServiceAccount": true, "Service": true, "StatefulSet": true,
 	"Deployment": true, "Job": true, "Pod": true, "PodDisruptionBudget": true,
-	"NetworkPolicy": true, "ServiceMonitor": true,
+	"NetworkPolicy": true, "ServiceMonitor": true, "ConfigMap": true, "Role": true, "RoleBinding": true,
 }

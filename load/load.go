@@ -68,6 +68,9 @@ type Options struct {
 	// DefaultChunkLines and DefaultChunkBytes.
 	ChunkLines int
 	ChunkBytes int
+	// BatchEntries bounds the entries of one batch request; zero means
+	// DefaultBatchEntries.
+	BatchEntries int
 }
 
 // Summary is what a Load did.
@@ -150,6 +153,9 @@ func (o *Options) normalize() (string, error) {
 	if o.ChunkBytes < 1 {
 		o.ChunkBytes = DefaultChunkBytes
 	}
+	if o.BatchEntries < 1 {
+		o.BatchEntries = DefaultBatchEntries
+	}
 	u, err := url.Parse(o.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("load: base URL %q is not an http(s) URL", o.URL)
@@ -212,7 +218,7 @@ func (r *runner) run(ctx context.Context, inputs []Input) {
 			return
 		}
 		fr.start = time.Now()
-		r.bundle(ctx, fr)
+		r.batch(ctx, fr)
 	}
 	jobs := make(chan job)
 	var wg sync.WaitGroup
@@ -371,6 +377,67 @@ func (r *runner) bundle(ctx context.Context, fr *fileRun) {
 		r.fail(f)
 	}
 	r.partDone(fr, done, int64(len(fails)), in.Size)
+}
+
+// batch posts a batch Bundle in parts of at most opt.BatchEntries entries,
+// one after the other, counting each part's resources and bytes when the
+// server has answered for it.
+func (r *runner) batch(ctx context.Context, fr *fileRun) {
+	in := fr.in
+	var read atomic.Int64 // bytes of the file read so far
+	body, err := in.open(&read)
+	if err != nil {
+		r.fail(Failure{File: in.Path, Entry: -1, Diagnostics: err.Error()})
+		r.partDone(fr, 0, 1, in.Size)
+		return
+	}
+	defer body.Close()
+	var credited int64
+	fr.mu.Lock()
+	fr.pending, fr.reading = 0, true
+	fr.mu.Unlock()
+	parts := 0
+	err = splitBatch(body, r.opt.BatchEntries, func(p batchPart) error {
+		parts++
+		fr.mu.Lock()
+		fr.pending++
+		fr.mu.Unlock()
+		raw := read.Load() - credited
+		credited += raw
+		a, err := r.post(ctx, bytes.NewReader(p.body), int64(len(p.body)), mimeFHIRJSON)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err() // cancelled: neither loaded nor failed
+			}
+			r.fail(Failure{File: in.Path, Entry: -1,
+				Diagnostics: fmt.Sprintf("entries %d-%d not loaded: %v", p.first, p.first+p.count-1, err)})
+			r.partDone(fr, 0, 1, raw)
+			return nil
+		}
+		done, fails := bundleResult(in.Path, a)
+		for _, f := range fails {
+			if f.Entry >= 0 {
+				f.Entry += p.first
+			}
+			r.fail(f)
+		}
+		r.partDone(fr, done, int64(len(fails)), raw)
+		if p.first > 0 || p.count == r.opt.BatchEntries { // a Bundle in parts
+			r.prog.partDone(in, p.first, p.count, done, int64(len(fails)))
+		}
+		return ctx.Err()
+	})
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		r.fail(Failure{File: in.Path, Entry: -1, Diagnostics: err.Error()})
+		fr.mu.Lock()
+		fr.failed++
+		fr.mu.Unlock()
+	}
+	r.prog.bytesDone.Add(in.Size - credited)
+	r.readDone(fr)
 }
 
 // ndjsonChunk posts one chunk of an NDJSON file.

@@ -342,3 +342,30 @@ func TestBadURL(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchInParts checks that a large batch Bundle is posted in parts, so
+// that its progress advances entry by entry, with failures named by their
+// index in the whole Bundle.
+func TestBatchInParts(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "big.json", testBundle("big", "batch", 25, 13))
+	srv := newFHIRServer(t)
+	var out bytes.Buffer
+	sum, err := load.Load(context.Background(), []string{filepath.Join(dir, "big.json")},
+		load.Options{URL: srv.base(), Continue: true, Progress: &out, BatchEntries: 10})
+	if !errors.Is(err, load.ErrFailed) {
+		t.Fatalf("err = %v, want the failed entry", err)
+	}
+	if got := strings.Join(srv.ids(), " "); got != "big big big" {
+		t.Errorf("server saw %q, want three parts of the Bundle", got)
+	}
+	if sum.Resources != 24 || len(sum.Failures) != 1 || sum.Failures[0].Entry != 13 || sum.Files != 1 {
+		t.Errorf("summary %+v, want 24 resources and Bundle.entry[13] failed", sum)
+	}
+	for _, want := range []string{"big.json: entries 0-9: 10 resources\n", "big.json: entries 10-19: 9 resources, 1 failed\n",
+		"big.json: entries 20-24: 5 resources\n", "big.json: 24 resources, 1 failed (batch,"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

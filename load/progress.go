@@ -143,6 +143,23 @@ func (p *progress) fileDone(in Input, resources, failed int64, took time.Duratio
 	p.mu.Unlock()
 }
 
+// partDone prints, without a bar, the line of one part of a batch Bundle
+// posted in parts.
+func (p *progress) partDone(in Input, first, count int, resources, failed int64) {
+	if p.w == nil || p.bar {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: entries %d-%d: %d resources", in.Path, first, first+count-1, resources)
+	if failed > 0 {
+		fmt.Fprintf(&b, ", %d failed", failed)
+	}
+	b.WriteString("\n")
+	p.mu.Lock()
+	io.WriteString(p.w, b.String())
+	p.mu.Unlock()
+}
+
 // finish stops the bar and prints the failures (when listed) and the
 // summary line.
 func (p *progress) finish(s *Summary, listFailures bool) {

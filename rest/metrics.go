@@ -31,6 +31,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// labelled names the interaction of a route for the metrics and the audit.
+func labelled(interaction string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(ctxInteraction, interaction)
+			return next(c)
+		}
+	}
+}
+
 func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -40,6 +50,7 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		interaction, _ := c.Get(ctxInteraction).(string)
 		if interaction == "" {
+			// No route matched (404, 405): the path is the client's, not a label.
 			interaction = "unknown"
 		}
 		m.requests.WithLabelValues(interaction, strconv.Itoa(c.Response().Status)).Inc()

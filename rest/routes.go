@@ -21,12 +21,12 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	}
 	reg.MustRegister(h.budget.collectors()...)
 
-	e.GET("/healthz", h.healthz)
-	e.GET("/readyz", h.readyz)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{})), h.requireAdmin)
-	e.GET("/admin/cluster", h.cluster, h.requireAdmin)
-	e.GET("/.well-known/smart-configuration", h.smartConfiguration)
-	e.GET("/fhir/.well-known/smart-configuration", h.smartConfiguration)
+	e.GET("/healthz", h.healthz, labelled("healthz"))
+	e.GET("/readyz", h.readyz, labelled("readyz"))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gather, promhttp.HandlerOpts{})), labelled("metrics"), h.requireAdmin)
+	e.GET("/admin/cluster", h.cluster, labelled("admin-cluster"), h.requireAdmin)
+	e.GET("/.well-known/smart-configuration", h.smartConfiguration, labelled("smart-configuration"))
+	e.GET("/fhir/.well-known/smart-configuration", h.smartConfiguration, labelled("smart-configuration"))
 	h.fhirRoutes(e)
 
 	// Bundle entries are dispatched to a second router with the same FHIR
@@ -44,12 +44,7 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	// would turn 405 Method Not Allowed into 404.
 	limit := bodyLimit(h.opt.MaxBodyBytes)
 	route := func(method, path, interaction string, fn echo.HandlerFunc) {
-		e.Add(method, "/fhir"+path, negotiate(limit(fn)), func(next echo.HandlerFunc) echo.HandlerFunc {
-			return func(c echo.Context) error {
-				c.Set(ctxInteraction, interaction)
-				return next(c)
-			}
-		}, h.audited, h.authenticate)
+		e.Add(method, "/fhir"+path, negotiate(limit(fn)), labelled(interaction), h.audited, h.authenticate)
 	}
 	route(http.MethodGet, "/metadata", "capabilities", h.capabilities)
 	route(http.MethodPost, "", "batch/transaction", h.bundle)

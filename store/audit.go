@@ -43,7 +43,17 @@ func (s *Store) RecordAudit(ctx context.Context, events []AuditRecord) error {
 		rows[i] = []any{id, e.Recorded, null(e.Patient), null(e.Agent), null(e.Entity), e.Action, e.Outcome,
 			null(e.Subtype), null(e.Client), null(e.Address), e.Content}
 	}
-	_, err := s.q().CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, pgx.CopyFromRows(rows))
+	// Without waiting for the commit to reach the disk: the queue these
+	// events come from is memory, so a crash loses its tail anyway, while
+	// waiting for each batch's flush would let the queue grow. A clean
+	// shutdown writes everything out.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_events"}, auditColumns, pgx.CopyFromRows(rows))
+		return err
+	})
 	return translate("record audit events", err)
 }
 

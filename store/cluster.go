@@ -12,14 +12,16 @@ import (
 // `hce cluster status`.
 type ClusterInfo struct {
 	// Mode is "plain" for PostgreSQL and "citus" when the citus extension is installed.
-	Mode              string  `json:"mode"`
-	PostgresVersion   string  `json:"postgresVersion"`
-	CitusVersion      string  `json:"citusVersion,omitempty"`
-	Coordinator       string  `json:"coordinator,omitempty"`
-	Workers           []Node  `json:"workers"`
-	DistributedTables []Table `json:"distributedTables"`
-	ReferenceTables   []Table `json:"referenceTables"`
-	LocalTables       []Table `json:"localTables"`
+	Mode            string `json:"mode"`
+	PostgresVersion string `json:"postgresVersion"`
+	CitusVersion    string `json:"citusVersion,omitempty"`
+	Coordinator     string `json:"coordinator,omitempty"`
+	Workers         []Node `json:"workers"`
+	// Rebalance is the latest background shard rebalance (Citus only).
+	Rebalance         *RebalanceProgress `json:"rebalance,omitempty"`
+	DistributedTables []Table            `json:"distributedTables"`
+	ReferenceTables   []Table            `json:"referenceTables"`
+	LocalTables       []Table            `json:"localTables"`
 }
 
 // Node is a Citus worker. Shards come from the coordinator's catalog;
@@ -126,6 +128,12 @@ func (s *Store) ClusterInfo(ctx context.Context) (*ClusterInfo, error) {
 	if err != nil {
 		return nil, translate("cluster", err)
 	}
+	rb, err := s.Rebalance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := rb.progress()
+	info.Rebalance = &p
 	rows, err = s.q().Query(ctx, citusTables)
 	if err != nil {
 		return nil, translate("cluster", err)
@@ -198,9 +206,13 @@ type Readiness struct {
 	Unreachable []string `json:"unreachable,omitempty"`
 }
 
-// Ready checks that the database answers and, on Citus, which workers do.
+// Ready checks that the database answers, that its schema is at this
+// server's migration version and, on Citus, which workers answer.
 func (s *Store) Ready(ctx context.Context) (any, error) {
 	if err := s.Ping(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.CheckSchema(ctx); err != nil {
 		return nil, err
 	}
 	r := Readiness{Status: "ok"}

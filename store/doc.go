@@ -11,4 +11,10 @@
 // every node (tables.go). Every primary key includes the route, so the same
 // schema runs on plain PostgreSQL and distributed on Citus. docs/storage.md
 // describes the layout.
+//
+// On Citus the store also runs the cluster: registering, draining and
+// rebalancing workers (cluster.go), the reconcile loop that keeps them to a
+// desired set (reconcile.go), and the metrics of workers, rebalance and
+// primary changes (clustermetrics.go). /readyz waits for the schema to be at
+// the newest embedded migration (schema.go).
 package store

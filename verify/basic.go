@@ -91,6 +91,34 @@ func (v *runner) basic(ctx context.Context) {
 		v.cluster = &ci
 		return true, fmt.Sprintf("mode %s, PostgreSQL %s", ci.Mode, ci.PostgresVersion)
 	})
+	if v.cluster != nil && v.cluster.Mode == "plain" {
+		pg := fmt.Sprintf("plain PostgreSQL %s: HCE runs unsharded and the Citus checks do not apply", v.cluster.PostgresVersion)
+		v.notApplicable("Citus extension", Basic, "not installed: "+pg)
+		v.notApplicable("workers registered and active", Basic, "none: "+pg)
+	} else {
+		v.citusChecks()
+	}
+	if v.cfg.DatabaseURL == "" {
+		return
+	}
+	connected := v.step("coordinator connection (--database-url)", Basic, func() (bool, string) {
+		db, detail, err := connect(ctx, v.cfg.DatabaseURL)
+		if err != nil {
+			return false, err.Error()
+		}
+		v.db = db
+		return true, detail
+	})
+	if !connected || v.cluster == nil || v.cluster.Mode != "citus" {
+		return
+	}
+	v.step("workers reachable from the coordinator", Basic, func() (bool, string) {
+		return workersReachable(ctx, v.db)
+	})
+}
+
+// citusChecks checks the Citus extension and its workers.
+func (v *runner) citusChecks() {
 	v.step("Citus extension", Basic, func() (bool, string) {
 		switch {
 		case v.cluster == nil:
@@ -121,23 +149,6 @@ func (v *runner) basic(ctx context.Context) {
 		}
 		detail := fmt.Sprintf("%d registered, %d active: %s", len(v.cluster.Workers), len(act), strings.Join(parts, "; "))
 		return len(act) == len(v.cluster.Workers), detail
-	})
-	if v.cfg.DatabaseURL == "" {
-		return
-	}
-	connected := v.step("coordinator connection (--database-url)", Basic, func() (bool, string) {
-		db, detail, err := connect(ctx, v.cfg.DatabaseURL)
-		if err != nil {
-			return false, err.Error()
-		}
-		v.db = db
-		return true, detail
-	})
-	if !connected || v.cluster == nil || v.cluster.Mode != "citus" {
-		return
-	}
-	v.step("workers reachable from the coordinator", Basic, func() (bool, string) {
-		return workersReachable(ctx, v.db)
 	})
 }
 

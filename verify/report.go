@@ -12,8 +12,11 @@ type Check struct {
 	Name string
 	// Level is the lowest level the check belongs to.
 	Level Level
-	// OK is true when the check passed.
+	// OK is true when the check passed, or does not apply.
 	OK bool
+	// NotApplicable marks a check that does not apply to this deployment,
+	// such as the Citus checks on plain PostgreSQL; it counts as passed.
+	NotApplicable bool
 	// Detail says what was seen, in one line: enough to act on a failure.
 	Detail string
 	// Duration is how long the check took.
@@ -78,6 +81,17 @@ func (r *Report) Metric(name string) string {
 	return ""
 }
 
+// notApplicable counts the checks that do not apply.
+func (r *Report) notApplicable() int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.NotApplicable {
+			n++
+		}
+	}
+	return n
+}
+
 // add records a check.
 func (r *Report) add(c Check) { r.Checks = append(r.Checks, c) }
 
@@ -110,8 +124,11 @@ func (r *Report) Markdown() string {
 	b.WriteString("\n## Checks\n\n| check | result | detail | time |\n|---|---|---|---|\n")
 	for _, c := range r.Checks {
 		result := "pass"
-		if !c.OK {
+		switch {
+		case !c.OK:
 			result = "**FAIL**"
+		case c.NotApplicable:
+			result = "n/a"
 		}
 		t := "-"
 		if c.Duration > 0 {
@@ -132,6 +149,9 @@ func (r *Report) Markdown() string {
 	switch {
 	case len(r.Checks) == 0:
 		b.WriteString("**Verdict: FAIL** — no check ran.\n")
+	case len(failed) == 0 && r.notApplicable() > 0:
+		n := r.notApplicable()
+		fmt.Fprintf(&b, "**Verdict: PASS** — %d of %d checks passed, the other %d do not apply.\n", len(r.Checks)-n, len(r.Checks), n)
 	case len(failed) == 0:
 		fmt.Fprintf(&b, "**Verdict: PASS** — all %d checks passed.\n", len(r.Checks))
 	default:

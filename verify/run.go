@@ -123,6 +123,12 @@ func (v *runner) step(name string, level Level, fn func() (ok bool, detail strin
 	return ok
 }
 
+// notApplicable records a check that does not apply to this deployment.
+func (v *runner) notApplicable(name string, level Level, detail string) {
+	v.rep.add(Check{Name: name, Level: level, OK: true, NotApplicable: true, Detail: detail})
+	v.logf("verify: %s: does not apply (%s)", name, detail)
+}
+
 // searchMetrics summarises the latency of the run's search requests.
 func (v *runner) searchMetrics() {
 	if len(v.searches) == 0 {

@@ -49,8 +49,22 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Var(&workers, "worker", "worker HOST:PORT to register; repeat or separate with commas (env HCE_WORKER)")
 	wait := fs.Duration("wait", 2*time.Minute, "how long register waits for the coordinator and workers to accept connections (env HCE_WAIT)")
 	asJSON := fs.Bool("json", false, "status as JSON (env HCE_JSON)")
+	var rf reconcileFlags
+	rf.register(fs, "")
+	loop := fs.Bool("loop", false, "reconcile: a pass every --reconcile-interval until interrupted, instead of one (env HCE_LOOP)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hce cluster status|register|rebalance [flags]")
+		fmt.Fprint(fs.Output(), `usage: hce cluster status|register|rebalance|reconcile [flags]
+
+  status     mode, Citus version, workers with shards and bytes, tables
+  register   add the --worker HOST:PORT workers (idempotent)
+  rebalance  move shards until the workers hold about the same bytes
+  reconcile  make the workers those of --worker and --workers-srv: register
+             missing ones, drain and remove the others (only while they
+             answer), and start a rebalance when the set changed; with
+             --reconcile-follow only rebalance when the registered workers
+             change (Patroni registers them)
+
+`)
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 {
@@ -58,21 +72,31 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 	verb := args[0]
+	switch verb {
+	case "status", "register", "rebalance", "reconcile":
+	case "-h", "-help", "--help", "help":
+		fs.Usage()
+		return errHelp
+	default:
+		if strings.HasPrefix(verb, "-") {
+			return unknownFlagBeforeVerb(fs, "cluster", verb)
+		}
+		return unknownVerb(fs, "cluster", verb)
+	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if d.databaseURL == "" && verb != "status" {
 		return errors.New("cluster " + verb + " needs --database-url (HCE_DATABASE_URL) of the Citus coordinator")
 	}
-	switch verb {
-	case "status", "rebalance":
-	case "register":
-		if len(workers) == 0 {
-			return errors.New("cluster register needs at least one --worker HOST:PORT")
+	if verb == "register" && len(workers) == 0 {
+		return errors.New("cluster register needs at least one --worker HOST:PORT")
+	}
+	if verb == "reconcile" {
+		rf.workers = workers
+		if err := rf.check(""); err != nil {
+			return errors.New("cluster reconcile needs --worker HOST:PORT, --workers-srv NAME or --reconcile-follow")
 		}
-	default:
-		fs.Usage()
-		return errUsage
 	}
 	wctx, cancel := context.WithTimeout(ctx, *wait)
 	defer cancel()
@@ -97,6 +121,8 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 		return nil
+	case "reconcile":
+		return clusterReconcile(ctx, st, &rf, *loop, stdout, stderr)
 	default:
 		return rebalance(ctx, st, stdout)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -13,11 +14,51 @@ import (
 // errUsage means the flags were wrong; the flag package has said why.
 var errUsage = errors.New("usage")
 
+// errHelp means usage was asked for (-h, --help) and has been printed: the
+// command exits 0.
+var errHelp = errors.New("help")
+
+// flagError turns an error of FlagSet.Parse into errHelp or errUsage.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	return errUsage
+}
+
+// wantsHelp reports whether the arguments of a command ask for usage: a
+// flag -h or --help before any "--", or the subcommand help.
+func wantsHelp(args []string) bool {
+	if len(args) > 0 && args[0] == "help" {
+		return true
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// unknownVerb prints which subcommand of cmd is unknown, then its usage.
+func unknownVerb(fs *flag.FlagSet, cmd, verb string) error {
+	fmt.Fprintf(fs.Output(), "hce %s: unknown subcommand %q\n", cmd, verb)
+	fs.Usage()
+	return errUsage
+}
+
 // newFlags returns a FlagSet whose unset flags take their value from the
 // environment twin: --database-url from HCE_DATABASE_URL, and so on.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("hce "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: hce %s [flags]\n", name)
+		fs.PrintDefaults()
+	}
 	return fs
 }
 
@@ -25,7 +66,7 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 // from its HCE_* environment variable.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagError(err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -70,3 +111,10 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 // on a small machine (pgx's own default, max(4, cores), let four slow
 // searches take every connection).
 func defaultPoolSize() int { return max(8, 2*runtime.NumCPU()) }
+
+// unknownFlagBeforeVerb explains that cmd's subcommand comes before its flags.
+func unknownFlagBeforeVerb(fs *flag.FlagSet, cmd, arg string) error {
+	fmt.Fprintf(fs.Output(), "hce %s: %q before the subcommand: flags follow it (hce %s SUBCOMMAND [flags])\n", cmd, arg, cmd)
+	fs.Usage()
+	return errUsage
+}

@@ -222,7 +222,7 @@ func TestExportServerRestart(t *testing.T) {
 	stopped := time.Now()
 	c.do(http.MethodGet, status, nil).must(t, http.StatusAccepted)
 	// A new server on the same database (another replica, or the restart).
-	second := testServerOn(t, store.New(env.pool), rest.Options{})
+	second := testServerWith(t, store.New(env.pool), nil, rest.Options{})
 	(&exportEnv{st: store.New(env.pool)}).startRunner(t, fastExports)
 	m := second.waitExport(status)
 	if d := time.Since(stopped); d > 20*time.Second {

@@ -100,7 +100,7 @@ func TestExportRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	server := func(name string) *client {
 		st := store.New(freshDatabase(t, name))
-		c := testServerOn(t, st, rest.Options{})
+		c := testServerWith(t, st, nil, rest.Options{})
 		(&exportEnv{st: st}).startRunner(t, fastExports)
 		return c
 	}

@@ -36,7 +36,7 @@ func exportServer(t *testing.T, opt rest.Options, eopt store.ExportOptions, runn
 	t.Helper()
 	pool := testdb.Pool(t, store.MigrateUp)
 	st := store.New(pool)
-	env := &exportEnv{c: testServerOn(t, st, opt), st: st, pool: pool}
+	env := &exportEnv{c: testServerWith(t, st, nil, opt), st: st, pool: pool}
 	if runner {
 		env.startRunner(t, eopt)
 	}

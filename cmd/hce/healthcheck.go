@@ -15,7 +15,7 @@ func healthcheckCmd(ctx context.Context, args []string, stderr io.Writer) error 
 	fs := newFlags("healthcheck", stderr)
 	url := fs.String("url", "http://127.0.0.1:8080/healthz", "URL to probe, or the server's root to probe its /healthz (env HCE_URL is not used here)")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagError(err)
 	}
 	if u, err := neturl.Parse(*url); err == nil && (u.Path == "" || u.Path == "/") {
 		u.Path = "/healthz"

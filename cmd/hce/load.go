@@ -35,7 +35,7 @@ failed.
 	var paths []string
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
-			return errUsage
+			return flagError(err)
 		}
 		tail := fs.Args()
 		if len(tail) == 0 {

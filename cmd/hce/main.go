@@ -4,7 +4,7 @@
 //	hce migrate up|down|status       manage the schema
 //	hce load [--url BASE] [-c N] FILE|DIR|-   load Bundles and NDJSON through the API
 //	hce export --url BASE [--type T,…] [--since T] [--group ID] --out DIR   Bulk Data export to NDJSON files
-//	hce cluster status|register|rebalance   inspect and grow a Citus cluster
+//	hce cluster status|register|rebalance|reconcile   inspect and grow a Citus cluster
 //	hce verify [--level basic|complete|ha] [--report FILE.md]   check a deployment
 //	hce bench [--url BASE] [--resources N] [--database-url URL]   volume benchmark
 //	hce healthcheck [--url URL]      exit 0 when the server's /healthz answers 200
@@ -35,6 +35,7 @@ commands:
   cluster status             mode, Citus version, workers and tables
   cluster register           add Citus workers (--worker HOST:PORT), idempotent
   cluster rebalance          move shards onto new workers and show progress
+  cluster reconcile          register, drain and rebalance to match --worker/--workers-srv (--loop)
   verify [--level basic|complete|ha] [--report FILE.md]   check a deployment and write a report
   bench [--url BASE] [--resources N] [--json FILE]   load a generated data set and time a query mix
   healthcheck                exit 0 when the server at --url answers /healthz
@@ -56,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
+	}
+	if wantsHelp(args[1:]) {
+		// Usage asked for is the output, not an error message.
+		stderr = stdout
 	}
 	var err error
 	switch args[0] {
@@ -86,7 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err != nil {
-		if err == errUsage {
+		switch err {
+		case errHelp:
+			return 0
+		case errUsage:
 			return 2
 		}
 		fmt.Fprintln(stderr, "hce:", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/hce-fhir/hce/store"
 )
@@ -18,12 +19,19 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 	verb := args[0]
+	switch verb {
+	case "up", "down", "status":
+	case "-h", "-help", "--help", "help":
+		fs.Usage()
+		return errHelp
+	default:
+		if strings.HasPrefix(verb, "-") {
+			return unknownFlagBeforeVerb(fs, "migrate", verb)
+		}
+		return unknownVerb(fs, "migrate", verb)
+	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
-	}
-	if verb != "up" && verb != "down" && verb != "status" {
-		fs.Usage()
-		return errUsage
 	}
 	db, err := openDatabase(ctx, d, newLogger(stderr))
 	if err != nil {

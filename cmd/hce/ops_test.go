@@ -23,6 +23,8 @@ func TestOperationsEndpoints(t *testing.T) {
 		}
 	})
 	t.Run("metrics", func(t *testing.T) {
+		c.do("GET", "/admin/cluster", nil).must(t, 200)
+		c.do("GET", "/metrics", nil).must(t, 200)
 		req := c.do("GET", "/metrics", nil)
 		text := string(req.raw)
 		for _, want := range []string{
@@ -31,11 +33,19 @@ func TestOperationsEndpoints(t *testing.T) {
 			`hce_http_requests_total{code="404",interaction="read"}`,
 			`hce_http_request_duration_seconds_bucket{interaction="read",le=`,
 			`hce_db_pool_connections `,
+			// The operations endpoints have labels of their own.
+			`hce_http_requests_total{code="200",interaction="healthz"}`,
+			`hce_http_requests_total{code="200",interaction="readyz"}`,
+			`hce_http_requests_total{code="200",interaction="admin-cluster"}`,
+			`hce_http_requests_total{code="200",interaction="metrics"}`,
 			`hce_db_pool_max_connections `,
 		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("metrics lack %s", want)
 			}
+		}
+		if strings.Contains(text, `interaction="unknown"`) {
+			t.Errorf("a routed request is counted as unknown:\n%s", grepLines(text, "unknown"))
 		}
 	})
 	t.Run("cluster", func(t *testing.T) {
@@ -66,4 +76,15 @@ func TestOperationsEndpoints(t *testing.T) {
 			t.Errorf("tables %v lack resource_history", names)
 		}
 	})
+}
+
+// grepLines returns the lines of text that contain word.
+func grepLines(text, word string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, word) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -32,6 +32,9 @@ type serveFlags struct {
 	audit   bool
 	cors    string
 	export  store.ExportOptions
+
+	reconcile      bool
+	reconcileFlags reconcileFlags
 }
 
 // registerExport declares the flags of Bulk Data export.
@@ -103,11 +106,18 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&f.cors, "cors-origins", "", "comma-separated browser origins allowed to call the API, * for any; empty disables CORS (env HCE_CORS_ORIGINS)")
 	f.registerSearch(fs)
 	f.registerExport(fs)
+	fs.BoolVar(&f.reconcile, "cluster-reconcile", false, "on Citus, keep the workers registered as --cluster-workers or --cluster-workers-srv list them: register new ones, drain and remove dropped ones, rebalance when the set changes (env HCE_CLUSTER_RECONCILE)")
+	f.reconcileFlags.register(fs, "cluster-")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := f.check(); err != nil {
 		return err
+	}
+	if f.reconcile {
+		if err := f.reconcileFlags.check("cluster-"); err != nil {
+			return err
+		}
 	}
 	log := newLogger(stderr)
 	slog.SetDefault(log)
@@ -146,7 +156,12 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		f.opt.Audit = auditor
 	}
 	f.opt.SearchConcurrency = searchConcurrency(f.opt.SearchConcurrency, int(db.pool.Config().MaxConns))
-	e := newServer(st, f.opt, reg, log)
+	var rec *store.Reconciler
+	if f.reconcile {
+		rec = st.NewReconciler()
+		go reconcileLoop(ctx, rec, &f.reconcileFlags, log)
+	}
+	e := newServerWith(st, rec, f.opt, reg, log)
 	f.export.Log = log
 	exports := make(chan struct{})
 	rctx, stopExports := context.WithCancel(context.Background())
@@ -198,7 +213,13 @@ func migrateUp(ctx context.Context, db *database) error {
 // newServer wires the store into the FHIR API, with tracing, request ids and
 // JSON request logs.
 func newServer(st *store.Store, opt rest.Options, reg *prometheus.Registry, log *slog.Logger) *echo.Echo {
-	reg.MustRegister(st.Collector())
+	return newServerWith(st, nil, opt, reg, log)
+}
+
+// newServerWith is newServer with the reconcile loop rec (nil when it does
+// not run) in /admin/cluster and the metrics.
+func newServerWith(st *store.Store, rec *store.Reconciler, opt rest.Options, reg *prometheus.Registry, log *slog.Logger) *echo.Echo {
+	reg.MustRegister(st.Collector(), st.ClusterCollector(rec))
 	if opt.Exports == nil {
 		opt.Exports = st
 	}
@@ -219,6 +240,6 @@ func newServer(st *store.Store, opt rest.Options, reg *prometheus.Registry, log 
 			return nil
 		},
 	}))
-	rest.NewHandler(repository{st}, st, opt).Register(e, reg, reg)
+	rest.NewHandler(repository{st}, operations{st, rec}, opt).Register(e, reg, reg)
 	return e
 }

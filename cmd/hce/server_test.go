@@ -21,6 +21,7 @@ import (
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -36,11 +37,18 @@ var uniq = strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
 // hce verify run by the test, through HCE_TOKEN.
 func testServer(t *testing.T, opt rest.Options) *client {
 	t.Helper()
-	return testServerOn(t, store.New(testdb.Pool(t, store.MigrateUp)), opt)
+	return testServerOn(t, testdb.Pool(t, store.MigrateUp), opt)
 }
 
-// testServerOn is testServer on the store st.
-func testServerOn(t *testing.T, st *store.Store, opt rest.Options) *client {
+// testServerOn is testServer on the database of pool, as it is.
+func testServerOn(t *testing.T, pool *pgxpool.Pool, opt rest.Options) *client {
+	t.Helper()
+	return testServerWith(t, store.New(pool), nil, opt)
+}
+
+// testServerWith is testServer on st, with the reconcile loop rec (or nil)
+// in /admin/cluster and the metrics.
+func testServerWith(t *testing.T, st *store.Store, rec *store.Reconciler, opt rest.Options) *client {
 	t.Helper()
 	iss := testIssuer(t)
 	if opt.Auth == nil {
@@ -51,7 +59,7 @@ func testServerOn(t *testing.T, st *store.Store, opt rest.Options) *client {
 		t.Fatal(err)
 	}
 	t.Setenv("HCE_TOKEN", token)
-	e := newServer(st, opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	e := newServerWith(st, rec, opt, prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &client{t: t, base: srv.URL, token: token}

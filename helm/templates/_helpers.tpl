@@ -63,6 +63,33 @@ Images.
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
+{{- define "hce.patroniImage" -}}
+{{- printf "%s:%s" .Values.ha.image.repository (default .Chart.AppVersion .Values.ha.image.tag) }}
+{{- end }}
+
+{{/*
+Patroni groups: (list (dict "group" 0 "name" …-coordinator "component"
+"coordinator" …) (dict "group" 1 "name" …-worker-1 …) …), one per Citus
+group, in order.
+*/}}
+{{- define "hce.patroni.groups" -}}
+{{- $groups := list (dict "group" 0 "name" (include "hce.coordinator.fullname" .) "component" "coordinator" "persistence" .Values.coordinator.persistence "resources" .Values.coordinator.resources "antiAffinity" .Values.coordinator.antiAffinity "nodeSelector" .Values.coordinator.nodeSelector "tolerations" .Values.coordinator.tolerations) }}
+{{- range $g := untilStep 1 (int (add1 .Values.ha.workerGroups)) 1 }}
+{{- $groups = append $groups (dict "group" $g "name" (printf "%s-%d" (include "hce.worker.fullname" $) $g) "component" "worker" "persistence" $.Values.workers.persistence "resources" $.Values.workers.resources "antiAffinity" $.Values.workers.antiAffinity "nodeSelector" $.Values.workers.nodeSelector "tolerations" $.Values.workers.tolerations) }}
+{{- end }}
+{{- toJson $groups }}
+{{- end }}
+
+{{/*
+Labels of a Patroni group's pods beyond the component's: the Patroni cluster
+(scope) and the Citus group. Patroni finds its pods by them and adds role:
+primary or replica, which the leader Services select.
+*/}}
+{{- define "hce.patroni.labels" -}}
+cluster-name: {{ include "hce.fullname" .ctx }}
+citus-group: {{ .group | quote }}
+{{- end }}
+
 {{- define "hce.databaseImage" -}}
 {{- printf "%s:%s" .Values.database.image.repository .Values.database.image.tag }}
 {{- end }}
@@ -91,7 +118,11 @@ DNS names. The coordinator's headless Service resolves to its one pod; a
 worker is <statefulset>-<ordinal>.<headless service>.
 */}}
 {{- define "hce.coordinator.host" -}}
+{{- if .Values.ha.enabled }}
+{{- printf "%s-primary.%s.svc.%s" (include "hce.coordinator.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- else }}
 {{- printf "%s.%s.svc.%s" (include "hce.coordinator.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- end }}
 {{- end }}
 
 {{- define "hce.worker.domain" -}}
@@ -104,7 +135,7 @@ reads PGPASSWORD, which comes from the Secret.
 */}}
 {{- define "hce.databaseEnv" -}}
 - name: HCE_DATABASE_URL
-  value: {{ printf "postgres://%s@%s:5432/%s?sslmode=%s" .Values.auth.username (include "hce.coordinator.host" .) .Values.auth.database .Values.auth.sslmode | quote }}
+  value: {{ printf "postgres://%s@%s:5432/%s?sslmode=%s%s" .Values.auth.username (include "hce.coordinator.host" .) .Values.auth.database .Values.auth.sslmode (ternary "&target_session_attrs=read-write" "" .Values.ha.enabled) | quote }}
 - name: PGPASSWORD
   valueFrom:
     secretKeyRef:
