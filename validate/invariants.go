@@ -1,0 +1,90 @@
+package validate
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/hce-fhir/hce/fhir/spec"
+	"github.com/hce-fhir/hce/search/fhirpath"
+)
+
+// checkedInvariants are the keys of the R4 invariants the validator
+// evaluates, with the FHIRPath of the definitions. Each one compiles with
+// search/fhirpath, has a test of a resource that holds it and one that
+// breaks it, and holds on every official R4 example. The structural rules
+// ele-1, ext-1 and dom-2 to dom-5 are checked in Go instead (walk.go,
+// contained.go).
+var checkedInvariants = map[string]bool{
+	"pat-1": true, // Patient.contact: a name, telecom, address or organization
+	"obs-6": true, // Observation: dataAbsentReason only without a value
+	"obs-7": true, // Observation: no component with the Observation's own code and a value
+}
+
+// Invariants returns the keys of the invariants that are evaluated, sorted.
+func Invariants() []string {
+	var keys []string
+	for k, on := range checkedInvariants {
+		if on {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// invariant is a compiled constraint.
+type invariant struct {
+	spec.Constraint
+	expr *fhirpath.Expr
+}
+
+var (
+	invariantsOnce sync.Once
+	// invariantsAt maps a type name and an element path to the compiled
+	// invariants that apply there.
+	invariantsAt map[string][]invariant
+)
+
+func compileInvariants() {
+	invariantsAt = map[string][]invariant{}
+	for name, t := range spec.Types() {
+		for _, c := range t.Constraints {
+			if !checkedInvariants[c.Key] {
+				continue
+			}
+			expr, err := fhirpath.Compile(c.Expression)
+			if err != nil {
+				panic("validate: invariant " + c.Key + ": " + err.Error())
+			}
+			invariantsAt[name+" "+c.Path] = append(invariantsAt[name+" "+c.Path], invariant{Constraint: c, expr: expr})
+		}
+	}
+}
+
+// invariants evaluates the invariants of the element at defPath of t on the
+// object m, with %resource the resource being walked.
+func (w *walker) invariants(m map[string]any, t *spec.TypeDef, defPath, path string) {
+	invariantsOnce.Do(compileInvariants)
+	list := invariantsAt[t.Name+" "+defPath]
+	if len(list) == 0 {
+		return
+	}
+	root := m
+	if w.res != nil {
+		root = w.res.root
+	}
+	for _, inv := range list {
+		out, err := inv.expr.EvalAt(root, fhirpath.Node{Value: m})
+		if err != nil {
+			continue // an evaluation error is no verdict
+		}
+		if len(out) == 1 {
+			if b, ok := out[0].Value.(bool); ok && !b {
+				if inv.Severity == "warning" {
+					continue // warnings do not reject a write
+				}
+				w.add(path, "invariant", "%s: %s", inv.Key, inv.Human)
+			}
+		}
+	}
+}
