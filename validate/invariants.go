@@ -42,11 +42,15 @@ var (
 	invariantsOnce sync.Once
 	// invariantsAt maps a type name and an element path to the compiled
 	// invariants that apply there.
-	invariantsAt map[string][]invariant
+	invariantsAt map[invariantSite][]invariant
 )
 
+// invariantSite is where invariants apply: a type and one of its element
+// paths.
+type invariantSite struct{ typ, path string }
+
 func compileInvariants() {
-	invariantsAt = map[string][]invariant{}
+	invariantsAt = map[invariantSite][]invariant{}
 	for name, t := range spec.Types() {
 		for _, c := range t.Constraints {
 			if !checkedInvariants[c.Key] {
@@ -56,7 +60,8 @@ func compileInvariants() {
 			if err != nil {
 				panic("validate: invariant " + c.Key + ": " + err.Error())
 			}
-			invariantsAt[name+" "+c.Path] = append(invariantsAt[name+" "+c.Path], invariant{Constraint: c, expr: expr})
+			site := invariantSite{name, c.Path}
+			invariantsAt[site] = append(invariantsAt[site], invariant{Constraint: c, expr: expr})
 		}
 	}
 }
@@ -65,7 +70,7 @@ func compileInvariants() {
 // object m, with %resource the resource being walked.
 func (w *walker) invariants(m map[string]any, t *spec.TypeDef, defPath, path string) {
 	invariantsOnce.Do(compileInvariants)
-	list := invariantsAt[t.Name+" "+defPath]
+	list := invariantsAt[invariantSite{t.Name, defPath}]
 	if len(list) == 0 {
 		return
 	}

@@ -48,6 +48,7 @@ type scanner struct {
 // is empty.
 type segment struct {
 	key   string
+	raw   []byte // the key as it is in the body, when key is not set
 	index int
 }
 
@@ -61,6 +62,9 @@ func (s *scanner) fail(code, format string, args ...any) {
 func (s *scanner) where() string {
 	out := ""
 	for _, p := range s.path {
+		if p.key == "" && p.raw != nil {
+			p.key = string(p.raw)
+		}
 		switch {
 		case p.key == "":
 			out += "[" + strconv.Itoa(p.index) + "]"
@@ -121,7 +125,10 @@ func (s *scanner) value(depth int) {
 
 func (s *scanner) object(depth int) {
 	s.i++ // {
-	var seen map[string]struct{}
+	// Keys are compared as written; one with escapes is unescaped first.
+	// A short object is searched linearly, a long one through a map.
+	var seen [][]byte
+	var seenMap map[string]struct{}
 	for n := 0; ; n++ {
 		s.ws()
 		if s.i >= len(s.body) {
@@ -147,22 +154,37 @@ func (s *scanner) object(depth int) {
 		if !ok {
 			return
 		}
-		if seen == nil {
-			seen = make(map[string]struct{}, 8)
+		dup := false
+		if seenMap == nil {
+			for _, k := range seen {
+				if string(k) == string(key) {
+					dup = true
+					break
+				}
+			}
+			seen = append(seen, key)
+			if len(seen) > 32 {
+				seenMap = make(map[string]struct{}, 64)
+				for _, k := range seen {
+					seenMap[string(k)] = struct{}{}
+				}
+			}
+		} else {
+			_, dup = seenMap[string(key)]
+			seenMap[string(key)] = struct{}{}
 		}
-		if _, dup := seen[key]; dup {
-			s.path = append(s.path, segment{key: key})
+		if dup {
+			s.path = append(s.path, segment{key: string(key)})
 			s.fail("structure", "duplicate JSON key %q", key)
 			return
 		}
-		seen[key] = struct{}{}
 		s.ws()
 		if s.i >= len(s.body) || s.body[s.i] != ':' {
 			s.stop()
 			return
 		}
 		s.i++
-		s.path = append(s.path, segment{key: key})
+		s.path = append(s.path, segment{raw: key})
 		s.value(depth)
 		if s.err != nil {
 			return
@@ -202,10 +224,10 @@ func (s *scanner) array(depth int) {
 	}
 }
 
-// str scans a string at s.i and returns it, unescaped only when it has
-// escapes (keys are compared unescaped). It rejects \u0000 and lone
-// surrogates.
-func (s *scanner) str() (string, bool) {
+// str scans a string at s.i and returns it: the bytes of the body, or
+// unescaped when it has escapes (keys are compared unescaped). It rejects
+// \u0000 and lone surrogates.
+func (s *scanner) str() ([]byte, bool) {
 	start := s.i
 	s.i++ // "
 	escaped := false
@@ -215,23 +237,23 @@ func (s *scanner) str() (string, bool) {
 			s.i++
 			raw := s.body[start:s.i]
 			if !escaped {
-				return string(raw[1 : len(raw)-1]), true
+				return raw[1 : len(raw)-1], true
 			}
 			var out string
 			if err := json.Unmarshal(raw, &out); err != nil {
 				s.stop()
-				return "", false
+				return nil, false
 			}
-			return out, true
+			return []byte(out), true
 		case '\\':
 			escaped = true
 			if s.i+1 >= len(s.body) {
 				s.stop()
-				return "", false
+				return nil, false
 			}
 			if s.body[s.i+1] == 'u' {
 				if !s.unicodeEscape() {
-					return "", false
+					return nil, false
 				}
 				continue
 			}
@@ -239,12 +261,12 @@ func (s *scanner) str() (string, bool) {
 		default:
 			if c < 0x20 {
 				s.stop() // a raw control character: malformed JSON
-				return "", false
+				return nil, false
 			}
 			s.i++
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // unicodeEscape checks the \uXXXX at s.i (and its low surrogate) and moves

@@ -247,9 +247,7 @@ func (w *walker) extension(m map[string]any, path string) {
 	}
 	_, subs := m["extension"]
 	switch {
-	case values > 1:
-		w.add(path, "structure", "an extension has one value[x], not %d", values)
-	case values == 1 && subs:
+	case values > 0 && subs:
 		w.add(path, "structure", "an extension must have either extensions or value[x], not both (ext-1)")
 	case values == 0 && !subs:
 		w.add(path, "structure", "an extension must have either extensions or value[x] (ext-1)")
