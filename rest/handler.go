@@ -8,6 +8,7 @@ import (
 	"github.com/hce-fhir/hce/auth"
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/search"
+	"github.com/hce-fhir/hce/validate"
 	"github.com/labstack/echo/v4"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	// SearchConcurrency bounds the searches that run at once, so that
 	// searches cannot take every database connection; zero means no bound.
 	SearchConcurrency int
+	// Validation bounds the JSON of request bodies (nesting depth, array
+	// length); zero fields take the validate package's defaults.
+	Validation validate.Options
 }
 
 // Handler serves the FHIR API over a Repository.
@@ -54,6 +58,8 @@ type Handler struct {
 	opt    Options
 	budget *budget
 	inner  *echo.Echo // serves the entries of batch and transaction Bundles
+	// validator checks every resource written, and $validate.
+	validator *validate.Validator
 }
 
 // NewHandler returns a Handler; zero options get defaults (64 MiB bodies,
@@ -75,7 +81,8 @@ func NewHandler(repo Repository, ops Operations, opt Options) *Handler {
 	if opt.SearchTimeout <= 0 {
 		opt.SearchTimeout = 10 * time.Second
 	}
-	return &Handler{repo: repo, ops: ops, opt: opt, budget: newBudget(opt.SearchTimeout, opt.SearchConcurrency)}
+	return &Handler{repo: repo, ops: ops, opt: opt, budget: newBudget(opt.SearchTimeout, opt.SearchConcurrency),
+		validator: validate.New(opt.Validation)}
 }
 
 // resourceType returns the :type path parameter after checking that it names

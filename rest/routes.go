@@ -43,7 +43,7 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	// would turn 405 Method Not Allowed into 404.
 	limit := bodyLimit(h.opt.MaxBodyBytes)
 	route := func(method, path, interaction string, fn echo.HandlerFunc) {
-		e.Add(method, "/fhir"+path, negotiate(limit(fn)), func(next echo.HandlerFunc) echo.HandlerFunc {
+		e.Add(method, "/fhir"+path, negotiate(limit(preconditions(fn))), func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {
 				c.Set(ctxInteraction, interaction)
 				return next(c)
@@ -54,6 +54,9 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	route(http.MethodPost, "", "batch/transaction", h.bundle)
 	route(http.MethodPost, "/", "batch/transaction", h.bundle)
 	route(http.MethodGet, "/_history", "history-system", h.historySystem)
+	route(http.MethodPost, "/$validate", "validate", h.validateOperation)
+	route(http.MethodPost, "/:type/$validate", "validate", h.validateOperation)
+	route(http.MethodPost, "/:type/:id/$validate", "validate", h.validateOperation)
 	route(http.MethodPost, "/:type", "create", h.create)
 	route(http.MethodGet, "/:type", "search-type", h.searchType)
 	route(http.MethodPost, "/:type/_search", "search-type", h.searchType)

@@ -42,6 +42,13 @@ func New(opt Options) *Validator {
 	return &Validator{opt: opt}
 }
 
+// Bytes checks a JSON body's bytes only: valid UTF-8, no NUL characters or
+// lone surrogates, no duplicate keys, within the depth and array limits. It
+// is for bodies that are JSON but not a resource (a JSON Patch).
+func (v *Validator) Bytes(body []byte) error {
+	return v.scan(body)
+}
+
 // Parse decodes and validates body as one resource: the bytes (UTF-8, no
 // NUL, no duplicate keys, within the depth and array limits), the models
 // (fhir.Parse: known elements, JSON types, required codes and elements),
