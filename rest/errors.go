@@ -115,8 +115,14 @@ func handleError(err error, c echo.Context) {
 		return
 	}
 	code, issues := status(err)
-	if code >= 500 {
+	// The error text, with the database's own message where there is one,
+	// goes to the log under the request id; the client sees the issues.
+	switch {
+	case code >= 500:
 		slog.ErrorContext(c.Request().Context(), "request failed", "error", err.Error(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	case strings.HasPrefix(err.Error(), "store: "):
+		slog.WarnContext(c.Request().Context(), "request rejected by the database", "status", code, "error", err.Error(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	}
 	if code == http.StatusServiceUnavailable {
