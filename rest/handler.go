@@ -46,6 +46,15 @@ type Options struct {
 	// SearchConcurrency bounds the searches that run at once, so that
 	// searches cannot take every database connection; zero means no bound.
 	SearchConcurrency int
+	// BodyTimeout is how long a client may take to send a body; zero means
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// RequestTimeout is the deadline of a whole request; zero means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and headers (431 beyond);
+	// zero means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
 	// Validation bounds the JSON of request bodies (nesting depth, array
 	// length); zero fields take the validate package's defaults.
 	Validation validate.Options
@@ -78,6 +87,15 @@ func NewHandler(repo Repository, ops Operations, opt Options) *Handler {
 		opt.Version = "dev"
 	}
 	opt.Limits = opt.Limits.Or(search.DefaultLimits)
+	if opt.BodyTimeout <= 0 {
+		opt.BodyTimeout = DefaultBodyTimeout
+	}
+	if opt.RequestTimeout <= 0 {
+		opt.RequestTimeout = DefaultRequestTimeout
+	}
+	if opt.MaxHeaderBytes <= 0 {
+		opt.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
 	if opt.SearchTimeout <= 0 {
 		opt.SearchTimeout = 10 * time.Second
 	}

@@ -15,6 +15,7 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	e.HTTPErrorHandler = handleError
 	m := newMetrics(reg)
 	e.Use(m.middleware)
+	e.Use(headerLimit(h.opt.MaxHeaderBytes))
 	if len(h.opt.CORSOrigins) > 0 {
 		e.Use(cors(h.opt.CORSOrigins))
 	}
@@ -42,8 +43,9 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	// Middleware is attached per route, not to a group: a group's catch-all
 	// would turn 405 Method Not Allowed into 404.
 	limit := bodyLimit(h.opt.MaxBodyBytes)
+	body, deadline := bodyDeadline(h.opt.BodyTimeout), requestDeadline(h.opt.RequestTimeout)
 	route := func(method, path, interaction string, fn echo.HandlerFunc) {
-		e.Add(method, "/fhir"+path, negotiate(limit(preconditions(fn))), func(next echo.HandlerFunc) echo.HandlerFunc {
+		e.Add(method, "/fhir"+path, deadline(body(negotiate(limit(preconditions(fn))))), func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {
 				c.Set(ctxInteraction, interaction)
 				return next(c)
