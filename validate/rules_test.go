@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -154,5 +155,14 @@ func TestInvariantsListed(t *testing.T) {
 	got := Invariants()
 	if !slices.Equal(got, []string{"obs-6", "obs-7", "pat-1"}) {
 		t.Fatalf("Invariants() = %v", got)
+	}
+	doc, err := os.ReadFile("../docs/validation.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range got {
+		if !strings.Contains(string(doc), "| `"+key+"` |") {
+			t.Errorf("docs/validation.md does not list %s", key)
+		}
 	}
 }

@@ -56,6 +56,9 @@ var hostileCases = []struct {
 	{"transaction with a duplicate fullUrl", "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[` +
 		`{"fullUrl":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520","resource":{PATIENT},"request":{"method":"POST","url":"Patient"}},` +
 		`{"fullUrl":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520","resource":{PATIENT},"request":{"method":"POST","url":"Patient"}}]}`, nil, 400, []string{"Bundle.entry[0].fullUrl", "Bundle.entry[1].fullUrl"}},
+	{"batch with a duplicate fullUrl", "POST", "/fhir", `{"resourceType":"Bundle","type":"batch","entry":[` +
+		`{"fullUrl":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520","resource":{PATIENT},"request":{"method":"POST","url":"Patient"}},` +
+		`{"fullUrl":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520","resource":{PATIENT},"request":{"method":"POST","url":"Patient"}}]}`, nil, 400, []string{"Bundle.entry[0].fullUrl", "Bundle.entry[1].fullUrl"}},
 	{"transaction changing one resource twice", "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[` +
 		`{"resource":{PATIENT,"id":"hostile-twice"},"request":{"method":"PUT","url":"Patient/hostile-twice"}},` +
 		`{"resource":{PATIENT,"id":"hostile-twice","active":false},"request":{"method":"PUT","url":"Patient/hostile-twice"}}]}`, nil, 400, []string{"Bundle.entry[0].request.url", "Bundle.entry[1].request.url"}},

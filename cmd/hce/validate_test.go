@@ -72,6 +72,8 @@ func TestValidateOperation(t *testing.T) {
 		})
 	}
 	c.do("GET", "/fhir/Patient/"+id, nil).must(t, 404)
+	anonymous := &client{t: t, base: c.base}
+	anonymous.do("POST", "/fhir/Patient/$validate", good).must(t, 401)
 
 	cs := c.do("GET", "/fhir/metadata", nil).must(t, 200)
 	if !strings.Contains(string(cs.raw), `"name":"validate"`) || !strings.Contains(string(cs.raw), "Resource-validate") {
