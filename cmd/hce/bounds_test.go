@@ -117,3 +117,23 @@ func TestHTTPServerBounds(t *testing.T) {
 		t.Fatalf("server bounds: %+v", srv)
 	}
 }
+
+// TestRequestDeadline checks that a request past --request-timeout is
+// answered 503 with Retry-After and stores nothing.
+func TestRequestDeadline(t *testing.T) {
+	c := testServer(t, rest.Options{RequestTimeout: 5 * time.Millisecond})
+	entries := make([]string, 300)
+	for i := range entries {
+		entries[i] = `{"resource":{"resourceType":"Patient","identifier":[{"system":"urn:hce:deadline","value":"` + uniq + `"}]},"request":{"method":"POST","url":"Patient"}}`
+	}
+	r := c.do("POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[`+strings.Join(entries, ",")+`]}`)
+	r.must(t, 503).outcome(t, "deadline")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+	long := testServer(t, rest.Options{})
+	found := long.do("GET", "/fhir/Patient?identifier=urn:hce:deadline|"+uniq, nil).must(t, 200)
+	if entries, _ := found.body["entry"].([]any); len(entries) > 0 {
+		t.Fatalf("the transaction stored %d Patients", len(entries))
+	}
+}

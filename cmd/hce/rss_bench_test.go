@@ -25,9 +25,11 @@ import (
 
 // BenchmarkRequestPeakRSS measures the peak resident memory of a real
 // `hce serve` process (built for the benchmark, on the test database, auth
-// off) while it answers one large request, and reports it as peak-MB (and
-// the time as s/request). Before each request the process's peak is reset
-// (/proc/PID/clear_refs), so each figure is that request's own. Run with
+// off, default flags) while it answers one large request, and reports it as
+// peak-MB, with the RSS of the idle process before it (idle-MB) and the time
+// (s/request). Each request gets a fresh process whose peak is reset
+// (/proc/PID/clear_refs) just before it, so each figure is that request's
+// own. Run with
 //
 //	go test ./cmd/hce -run '^$' -bench RequestPeakRSS -benchtime 1x
 //
@@ -49,35 +51,11 @@ func BenchmarkRequestPeakRSS(b *testing.B) {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
 	testdb.Pool(b, store.MigrateUp)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--auth=off", "--audit=false", "--request-timeout", "15m",
-		"--body-timeout", "5m", "--database-url", testdb.URL(b))
-	cmd.Env = append(os.Environ(), "HCE_DATA_DIR="+b.TempDir())
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base := "http://" + addr + "/fhir"
-	for i := 0; ; i++ {
-		if r, err := http.Get("http://" + addr + "/readyz"); err == nil && r.StatusCode == 200 {
-			r.Body.Close()
-			break
-		}
-		if i > 100 {
-			b.Fatal("hce serve did not become ready")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	pid := cmd.Process.Pid
 	for _, f := range files {
 		if strings.Contains(f, "Information") {
+			base, stop := serveForRSS(b, bin)
 			postBody(b, base, gunzip(b, f), 200)
+			stop()
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return fileSize(files[i]) < fileSize(files[j]) })
@@ -108,24 +86,81 @@ func BenchmarkRequestPeakRSS(b *testing.B) {
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
+				// A fresh process per request, so that memory an earlier
+				// request left to the runtime does not count.
+				b.StopTimer()
+				base, stop := serveForRSS(b, bin)
+				pid := lastPID
+				idle := vmLine(b, pid, "VmRSS:")
 				if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
 					b.Skipf("cannot reset the peak RSS: %v", err)
 				}
+				b.StartTimer()
 				start := time.Now()
 				postBody(b, base+tc.path, tc.body, tc.want)
 				b.ReportMetric(time.Since(start).Seconds(), "s/request")
+				b.ReportMetric(float64(vmLine(b, pid, "VmHWM:"))/(1<<20), "peak-MB")
+				b.ReportMetric(float64(idle)/(1<<20), "idle-MB")
+				b.ReportMetric(float64(len(tc.body))/(1<<20), "body-MB")
+				stop()
 			}
-			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-			if err != nil {
-				b.Fatal(err)
-			}
-			peak, _ := parseVmHWM(status)
-			b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
-			b.ReportMetric(float64(len(tc.body))/(1<<20), "body-MB")
 		})
 	}
 }
 
+// lastPID is the process id of the server serveForRSS started last.
+var lastPID int
+
+// serveForRSS starts `hce serve` from bin on the test database with its
+// defaults (auth and audit off), waits until it is ready and returns its
+// FHIR base and a function that stops it.
+func serveForRSS(b *testing.B, bin string) (string, func()) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--auth=off", "--audit=false", "--database-url", testdb.URL(b))
+	cmd.Env = append(os.Environ(), "HCE_DATA_DIR="+b.TempDir())
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	for i := 0; ; i++ {
+		if r, err := http.Get("http://" + addr + "/readyz"); err == nil && r.StatusCode == 200 {
+			r.Body.Close()
+			break
+		}
+		if i > 100 {
+			stop()
+			b.Fatal("hce serve did not become ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	lastPID = cmd.Process.Pid
+	return "http://" + addr + "/fhir", stop
+}
+
+// vmLine reads a "Vm…: N kB" line of /proc/PID/status in bytes.
+func vmLine(b *testing.B, pid int, prefix string) int64 {
+	b.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range bytes.Lines(status) {
+		if rest, ok := bytes.CutPrefix(line, []byte(prefix)); ok {
+			if n, ok := parseVmHWM(append([]byte("VmHWM:"), rest...)); ok {
+				return n
+			}
+		}
+	}
+	b.Fatalf("no %s in /proc/%d/status", prefix, pid)
+	return 0
+}
 func postBody(b *testing.B, url string, body []byte, want int) {
 	b.Helper()
 	resp, err := http.Post(url, "application/fhir+json", bytes.NewReader(body))
