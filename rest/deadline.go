@@ -19,8 +19,10 @@ const (
 	// DefaultRequestTimeout is the deadline of a whole request, the body
 	// included: the largest transaction Bundle loads well within it.
 	DefaultRequestTimeout = 2 * time.Minute
-	// DefaultMaxHeaderBytes bounds the request line and headers together.
-	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxHeaderBytes bounds the request line and headers together:
+	// searches within the default limits (100 parameters of 100 values)
+	// fit.
+	DefaultMaxHeaderBytes = 1 << 20
 )
 
 // bodyDeadline gives the handler timeout to read the request's body: a

@@ -121,7 +121,10 @@ func handleError(err error, c echo.Context) {
 	case code >= 500:
 		slog.ErrorContext(c.Request().Context(), "request failed", "error", err.Error(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
-	case strings.HasPrefix(err.Error(), "store: "):
+	case strings.HasPrefix(err.Error(), "store: ") && (code == http.StatusConflict ||
+		(len(issues) > 0 && strings.HasPrefix(issues[0].Diagnostics, "a value of the request"))):
+		// A conflict or a value the database refused: its own message,
+		// which clients do not see, says why.
 		slog.WarnContext(c.Request().Context(), "request rejected by the database", "status", code, "error", err.Error(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	}

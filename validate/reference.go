@@ -9,8 +9,11 @@ import (
 // reference checks the syntax of Reference.reference (references.html#literal):
 // a contained reference #id, a relative Type/id or Type/id/_history/vid with
 // an R4 resource type and valid ids, a conditional Type?criteria (resolved
-// in transactions), or an absolute URI (urn:uuid:, urn:oid:, a URL whose
-// path ends in Type/id). It returns "" when the reference is well formed.
+// in transactions), or an absolute URI (urn:uuid: and urn:oid:, which Bundle
+// entries' fullUrls match, or a URL with a host). It returns "" when the
+// reference is well formed. Reference strings are uris, not uuids: the
+// identifier after urn:uuid: is not held to the UUID syntax, as clients
+// name entries urn:uuid:1 too.
 func reference(s string) string {
 	switch {
 	case s == "":
@@ -24,16 +27,8 @@ func reference(s string) string {
 			return "a contained reference is # and the contained resource's id"
 		}
 		return ""
-	case strings.HasPrefix(s, "urn:uuid:"):
-		if !isUUID(s) {
-			return "a urn:uuid: reference needs a lowercase UUID"
-		}
-		return ""
-	case strings.HasPrefix(s, "urn:oid:"):
-		if !isOID(s) {
-			return "a urn:oid: reference needs an OID"
-		}
-		return ""
+	case s == "urn:uuid:" || s == "urn:oid:":
+		return "a urn:uuid: or urn:oid: reference needs its identifier"
 	}
 	if typ, query, ok := strings.Cut(s, "?"); ok && !strings.Contains(typ, "/") {
 		if !fhir.IsResourceType(typ) || query == "" {

@@ -3,7 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hce-fhir/hce/auth"
 	"github.com/hce-fhir/hce/rest"
 )
 
@@ -74,6 +76,13 @@ func TestValidateOperation(t *testing.T) {
 	c.do("GET", "/fhir/Patient/"+id, nil).must(t, 404)
 	anonymous := &client{t: t, base: c.base}
 	anonymous.do("POST", "/fhir/Patient/$validate", good).must(t, 401)
+	narrow, err := testIssuer(t).Mint(auth.TokenRequest{Scope: "system/Observation.r", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &client{t: t, base: c.base, token: narrow}
+	other.do("POST", "/fhir/Patient/$validate", good).must(t, 200).outcome(t, "valid")
+	other.do("POST", "/fhir/Patient", good).must(t, 403)
 
 	cs := c.do("GET", "/fhir/metadata", nil).must(t, 200)
 	if !strings.Contains(string(cs.raw), `"name":"validate"`) || !strings.Contains(string(cs.raw), "Resource-validate") {
