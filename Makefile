@@ -37,6 +37,8 @@ fuzz:
 	$(GO) test ./load -run '^$$' -fuzz '^FuzzChunker$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzHeaders$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzOperationBody$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./rest -run '^$$' -fuzz '^FuzzValidateInput$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./rest -run '^$$' -fuzz '^FuzzPreconditionHeaders$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
