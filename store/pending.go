@@ -21,9 +21,9 @@ type pending struct {
 }
 
 // maxPendingRows bounds the rows a transaction holds before it writes them
-// (about 10 MB of encoded rows for Synthea resources), so that the memory
+// (a few MB of encoded rows for Synthea resources), so that the memory
 // of a large Bundle does not grow with it until the commit.
-const maxPendingRows = 20_000
+const maxPendingRows = 5_000
 
 // full reports whether the pending rows should be written now.
 func (p *pending) full() bool { return p.n >= maxPendingRows }
