@@ -110,6 +110,9 @@ func (h *Handler) bundle(c echo.Context) error {
 		}
 	} else {
 		err = h.repoOf(c).Transaction(ctx, func(repo Repository) error {
+			if err := h.checkResolvedOverlap(ctx, repo, entries); err != nil {
+				return err
+			}
 			res := h.newResolver(repo, entries)
 			for _, e := range processingOrder(entries) {
 				if err := res.resolve(ctx, e); err != nil {

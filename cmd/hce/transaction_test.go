@@ -151,6 +151,20 @@ func TestTransaction(t *testing.T) {
 			request("DELETE", "Patient/tx-twice-"+uniq, nil),
 		)).must(t, 400).outcome(t, "Bundle.entry[0].request.url", "Bundle.entry[1].request.url")
 		c.do("GET", "/fhir/Patient/tx-twice-"+uniq, nil).must(t, 404)
+
+		// A conditional update that resolves to the resource another entry
+		// deletes overlaps too.
+		cond := patient("Twice")
+		cond["id"] = "tx-twice-cond-" + uniq
+		cond["identifier"] = []any{map[string]any{"system": "urn:hce:twice", "value": uniq}}
+		c.do("PUT", "/fhir/Patient/tx-twice-cond-"+uniq, cond).must(t, 201)
+		update := patient("Twice2")
+		update["identifier"] = cond["identifier"]
+		c.do("POST", "/fhir", bundleOf("transaction",
+			request("DELETE", "Patient/tx-twice-cond-"+uniq, nil),
+			request("PUT", "Patient?identifier=urn:hce:twice|"+uniq, update),
+		)).must(t, 400).outcome(t, "Bundle.entry[0].request.url", "Bundle.entry[1].request.url", "tx-twice-cond-"+uniq)
+		c.do("GET", "/fhir/Patient/tx-twice-cond-"+uniq, nil).must(t, 200)
 	})
 
 	t.Run("not a batch or transaction", func(t *testing.T) {
