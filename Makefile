@@ -35,6 +35,8 @@ postman: build
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./fhir -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./validate -run '^$$' -fuzz '^FuzzCheck$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./validate -run '^$$' -fuzz '^FuzzNarrative$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./search -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./search/fhirpath -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./load -run '^$$' -fuzz '^FuzzSniff$$' -fuzztime $(FUZZTIME)
@@ -43,6 +45,8 @@ fuzz:
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzHeaders$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzOperationBody$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./rest -run '^$$' -fuzz '^FuzzExportParams$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./rest -run '^$$' -fuzz '^FuzzValidateInput$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./rest -run '^$$' -fuzz '^FuzzPreconditionHeaders$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./store -run '^$$' -fuzz '^FuzzDecodeCursor$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzParseScope$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./auth -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)

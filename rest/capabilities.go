@@ -19,6 +19,11 @@ func (h *Handler) capabilities(c echo.Context) error {
 
 var startTime = time.Now().UTC()
 
+// validateCapability advertises $validate, at the base, per type and per
+// instance.
+var validateCapability = map[string]string{"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+	"documentation": "POST the resource, or a Parameters with resource and mode (create, update, delete); 200 with an OperationOutcome, nothing stored"}
+
 func (h *Handler) capabilityStatement() map[string]any {
 	interactions := []map[string]string{}
 	for _, code := range []string{"read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"} {
@@ -45,7 +50,7 @@ func (h *Handler) capabilityStatement() map[string]any {
 			"searchRevInclude":  []string{"*"},
 			"searchParam":       params,
 		}
-		var ops []map[string]string
+		ops := []map[string]string{validateCapability}
 		if t == "Patient" {
 			ops = append(ops, map[string]string{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
 				"documentation": "GET with _since, _type and _count in the query string, or POST with them in a Parameters body; paged by next links"})
@@ -58,18 +63,17 @@ func (h *Handler) capabilityStatement() map[string]any {
 			ops = append(ops, map[string]string{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
 				"documentation": "Bulk Data export of the compartments of the Group's member.entity patients (" + exportDoc + ")"})
 		}
-		if ops != nil {
-			res["operation"] = ops
-		}
+		res["operation"] = ops
 		resources = append(resources, res)
 	}
 	rest := map[string]any{
 		"mode":        "server",
 		"resource":    resources,
+		"operation":   []map[string]string{validateCapability},
 		"interaction": []map[string]string{{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}},
 	}
 	if h.opt.Exports != nil {
-		rest["operation"] = []map[string]string{{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+		rest["operation"] = []map[string]string{validateCapability, {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
 			"documentation": "Bulk Data export of the whole server (" + exportDoc + ")"}}
 	}
 	if sec := h.security(); sec != nil {

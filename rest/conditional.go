@@ -88,7 +88,7 @@ func (h *Handler) conditionalUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := parseResource(c, typ)
+	r, err := h.parseResource(c, typ)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ func (h *Handler) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := parseResource(c, typ)
+	r, err := h.parseResource(c, typ)
 	if err != nil {
 		return err
 	}
@@ -32,8 +32,9 @@ func (h *Handler) create(c echo.Context) error {
 	return respondVersion(c, http.StatusCreated, v, true)
 }
 
-// parseResource reads and validates the body as a resource of type typ.
-func parseResource(c echo.Context, typ string) (*fhir.Resource, error) {
+// parseResource reads and validates the body as a resource of type typ,
+// with the validator every write path shares.
+func (h *Handler) parseResource(c echo.Context, typ string) (*fhir.Resource, error) {
 	if r, ok := c.Request().Context().Value(parsedResource{}).(*fhir.Resource); ok {
 		if r.Type != typ {
 			return nil, fhir.Invalid("resourceType "+r.Type+" does not match the URL's type "+typ, "resourceType")
@@ -44,7 +45,7 @@ func parseResource(c echo.Context, typ string) (*fhir.Resource, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := fhir.Parse(body)
+	r, err := h.validator.Parse(body)
 	if err != nil {
 		return nil, err
 	}

@@ -115,8 +115,17 @@ func handleError(err error, c echo.Context) {
 		return
 	}
 	code, issues := status(err)
-	if code >= 500 {
+	// The error text, with the database's own message where there is one,
+	// goes to the log under the request id; the client sees the issues.
+	switch {
+	case code >= 500:
 		slog.ErrorContext(c.Request().Context(), "request failed", "error", err.Error(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	case strings.HasPrefix(err.Error(), "store: ") && (code == http.StatusConflict ||
+		(len(issues) > 0 && strings.HasPrefix(issues[0].Diagnostics, "a value of the request"))):
+		// A conflict or a value the database refused: its own message,
+		// which clients do not see, says why.
+		slog.WarnContext(c.Request().Context(), "request rejected by the database", "status", code, "error", err.Error(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	}
 	if code == http.StatusServiceUnavailable {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/validate"
 	"github.com/labstack/echo/v4"
 )
 
@@ -123,10 +124,14 @@ func operationParams(c echo.Context) (url.Values, error) {
 	return params, nil
 }
 
+// operationValidator validates the Parameters bodies of operations with the
+// default limits.
+var operationValidator = validate.New(validate.Options{})
+
 // operationBody reads the parameters of an operation's body, which must be
 // a valid Parameters resource.
 func operationBody(body []byte) (url.Values, error) {
-	r, err := fhir.Parse(body)
+	r, err := operationValidator.Parse(body)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hce-fhir/hce/auth"
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/search"
+	"github.com/hce-fhir/hce/validate"
 	"github.com/labstack/echo/v4"
 )
 
@@ -50,6 +51,18 @@ type Options struct {
 	// MaxExportJobs bounds the export jobs accepted or running at once,
 	// over every replica; more are answered 429. Zero means no bound.
 	MaxExportJobs int
+	// BodyTimeout is how long a client may take to send a body; zero means
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
+	// RequestTimeout is the deadline of a whole request; zero means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxHeaderBytes bounds the request line and headers (431 beyond);
+	// zero means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// Validation bounds the JSON of request bodies (nesting depth, array
+	// length); zero fields take the validate package's defaults.
+	Validation validate.Options
 }
 
 // Handler serves the FHIR API over a Repository.
@@ -59,6 +72,8 @@ type Handler struct {
 	opt    Options
 	budget *budget
 	inner  *echo.Echo // serves the entries of batch and transaction Bundles
+	// validator checks every resource written, and $validate.
+	validator *validate.Validator
 }
 
 // NewHandler returns a Handler; zero options get defaults (64 MiB bodies,
@@ -77,10 +92,20 @@ func NewHandler(repo Repository, ops Operations, opt Options) *Handler {
 		opt.Version = "dev"
 	}
 	opt.Limits = opt.Limits.Or(search.DefaultLimits)
+	if opt.BodyTimeout <= 0 {
+		opt.BodyTimeout = DefaultBodyTimeout
+	}
+	if opt.RequestTimeout <= 0 {
+		opt.RequestTimeout = DefaultRequestTimeout
+	}
+	if opt.MaxHeaderBytes <= 0 {
+		opt.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
 	if opt.SearchTimeout <= 0 {
 		opt.SearchTimeout = 10 * time.Second
 	}
-	return &Handler{repo: repo, ops: ops, opt: opt, budget: newBudget(opt.SearchTimeout, opt.SearchConcurrency)}
+	return &Handler{repo: repo, ops: ops, opt: opt, budget: newBudget(opt.SearchTimeout, opt.SearchConcurrency),
+		validator: validate.New(opt.Validation)}
 }
 
 // resourceType returns the :type path parameter after checking that it names

@@ -70,7 +70,7 @@ func (h *Handler) ndjson(c echo.Context) error {
 		if len(raw) == 0 {
 			continue
 		}
-		r, err := fhir.Parse(raw)
+		r, err := h.validator.Parse(raw)
 		if err != nil {
 			code, issues := status(err)
 			for i := range issues {

@@ -131,6 +131,10 @@ func bodyError(err error) error {
 		return statusError(http.StatusRequestEntityTooLarge, "too-costly",
 			"request body exceeds the limit of "+strconv.FormatInt(tooBig.Limit, 10)+" bytes")
 	}
+	if isTimeout(err) {
+		return statusError(http.StatusBadRequest, "incomplete",
+			"the request body did not arrive within the body timeout (fewer bytes than Content-Length, or sent too slowly)")
+	}
 	return statusError(http.StatusBadRequest, "structure", "cannot read request body: "+err.Error())
 }
 

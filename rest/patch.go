@@ -29,6 +29,10 @@ func (h *Handler) patch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The patch document itself: UTF-8, no NUL, no duplicate keys.
+	if err := h.validator.Bytes(body); err != nil {
+		return err
+	}
 	ops, err := jsonpatch.DecodePatch(body)
 	if err != nil {
 		return fhir.Invalid("malformed JSON Patch: " + err.Error())
@@ -46,7 +50,7 @@ func (h *Handler) patch(c echo.Context) error {
 		if err != nil {
 			return fhir.Invalid("JSON Patch cannot be applied: " + err.Error())
 		}
-		r, err := fhir.Parse(patched)
+		r, err := h.validator.Parse(patched)
 		if err != nil {
 			return err
 		}

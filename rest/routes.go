@@ -16,6 +16,7 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 	e.HTTPErrorHandler = handleError
 	m := newMetrics(reg)
 	e.Use(m.middleware)
+	e.Use(headerLimit(h.opt.MaxHeaderBytes))
 	if len(h.opt.CORSOrigins) > 0 {
 		e.Use(cors(h.opt.CORSOrigins))
 	}
@@ -43,13 +44,17 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	// Middleware is attached per route, not to a group: a group's catch-all
 	// would turn 405 Method Not Allowed into 404.
 	limit := bodyLimit(h.opt.MaxBodyBytes)
+	body, deadline := bodyDeadline(h.opt.BodyTimeout), requestDeadline(h.opt.RequestTimeout)
 	route := func(method, path, interaction string, fn echo.HandlerFunc) {
-		e.Add(method, "/fhir"+path, negotiate(limit(fn)), labelled(interaction), h.audited, h.authenticate)
+		e.Add(method, "/fhir"+path, deadline(body(negotiate(limit(preconditions(fn))))), labelled(interaction), h.audited, h.authenticate)
 	}
 	route(http.MethodGet, "/metadata", "capabilities", h.capabilities)
 	route(http.MethodPost, "", "batch/transaction", h.bundle)
 	route(http.MethodPost, "/", "batch/transaction", h.bundle)
 	route(http.MethodGet, "/_history", "history-system", h.historySystem)
+	route(http.MethodPost, "/$validate", "validate", h.validateOperation)
+	route(http.MethodPost, "/:type/$validate", "validate", h.validateOperation)
+	route(http.MethodPost, "/:type/:id/$validate", "validate", h.validateOperation)
 	route(http.MethodPost, "/:type", "create", h.create)
 	route(http.MethodGet, "/:type", "search-type", h.searchType)
 	route(http.MethodPost, "/:type/_search", "search-type", h.searchType)

@@ -70,7 +70,7 @@ func (h *Handler) bundle(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := fhir.Parse(body)
+	r, err := h.validator.Parse(body)
 	if err != nil {
 		return err
 	}
@@ -83,6 +83,9 @@ func (h *Handler) bundle(c echo.Context) error {
 	}
 	entries, err := bundleEntries(r.Content)
 	if err != nil {
+		return err
+	}
+	if err := checkOverlap(entries, kind == "transaction"); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -107,6 +110,9 @@ func (h *Handler) bundle(c echo.Context) error {
 		}
 	} else {
 		err = h.repoOf(c).Transaction(ctx, func(repo Repository) error {
+			if err := h.checkResolvedOverlap(ctx, repo, entries); err != nil {
+				return err
+			}
 			res := h.newResolver(repo, entries)
 			for _, e := range processingOrder(entries) {
 				if err := res.resolve(ctx, e); err != nil {

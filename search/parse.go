@@ -37,6 +37,9 @@ func Parse(typ string, q url.Values, opt Options) (*Query, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	if err := checkText(q, keys); err != nil {
+		return nil, err
+	}
 	if key, err := checkParams(q, keys, opt.Limits.Params); err != nil {
 		p.report(key, err)
 		return nil, &fhir.Error{Kind: fhir.ErrInvalid, Issues: p.errs}

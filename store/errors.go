@@ -27,26 +27,31 @@ func translate(what string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("store: %s: %w", what, fhir.ErrNotFound)
 	}
+	// The database's own message (table and index names, node addresses)
+	// stays in the error text, which is logged; clients see only the
+	// public issue of the *fhir.Error each case wraps.
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "23505": // unique_violation
-			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrConflict, pgErr.Message)
+			return fmt.Errorf("store: %s: %w: %s", what, errConcurrent(), pgErr.Message)
 		case "40001", "40P01": // serialization_failure, deadlock_detected
-			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrConflict, pgErr.Message)
+			return fmt.Errorf("store: %s: %w: %s", what, errConcurrent(), pgErr.Message)
 		case "57014": // query_canceled (statement_timeout)
-			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
-		case "22P02", "22007", "22008", "54000": // bad text, datetime formats, program_limit_exceeded
-			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrInvalid, pgErr.Message)
+			return fmt.Errorf("store: %s: %w: %s", what, errTimeout(), pgErr.Message)
+		case "22P02", "22007", "22008", "22021", "22P05": // bad text, datetime formats, bad byte sequences
+			return fmt.Errorf("store: %s: %w: %s", what, errBadValue(), pgErr.Message)
+		case "54000": // program_limit_exceeded, e.g. an index row too large
+			return fmt.Errorf("store: %s: %w: %s", what, errTooLarge(), pgErr.Message)
 		case "25006": // read_only_sql_transaction: a primary demoted under the connection
-			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
+			return fmt.Errorf("store: %s: %w: %s", what, errDown(), pgErr.Message)
 		case "XX000": // internal_error, which Citus also raises when a node fails
 			if nodeFailure(pgErr.Message) {
-				return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
+				return fmt.Errorf("store: %s: %w: %s", what, errDown(), pgErr.Message)
 			}
 		}
 		if len(pgErr.Code) >= 2 && (pgErr.Code[:2] == "08" || pgErr.Code[:2] == "53" || pgErr.Code[:2] == "57") {
-			return fmt.Errorf("store: %s: %w: %s", what, fhir.ErrUnavailable, pgErr.Message)
+			return fmt.Errorf("store: %s: %w: %s", what, errDown(), pgErr.Message)
 		}
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
@@ -55,11 +60,11 @@ func translate(what string, err error) error {
 	var netErr net.Error
 	if errors.As(err, &netErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("store: %s: %w: %v", what, fhir.ErrUnavailable, err)
+		return fmt.Errorf("store: %s: %w: %v", what, errDown(), err)
 	}
 	var connErr *pgconn.ConnectError
 	if errors.As(err, &connErr) {
-		return fmt.Errorf("store: %s: %w: %v", what, fhir.ErrUnavailable, err)
+		return fmt.Errorf("store: %s: %w: %v", what, errDown(), err)
 	}
 	return fmt.Errorf("store: %s: %w", what, err)
 }
@@ -88,4 +93,27 @@ func nodeFailure(msg string) bool {
 		}
 	}
 	return false
+}
+
+// The public faces of database errors: what a client is told, without the
+// database's own text. Each call makes a new error, as callers may edit the
+// issues they are given.
+func errDown() *fhir.Error {
+	return fhir.Errorf(fhir.ErrUnavailable, "transient", "the database is unavailable; retry later")
+}
+
+func errTimeout() *fhir.Error {
+	return fhir.Errorf(fhir.ErrUnavailable, "timeout", "the database did not answer in time; retry later")
+}
+
+func errConcurrent() *fhir.Error {
+	return fhir.Errorf(fhir.ErrConflict, "conflict", "the request clashed with a concurrent change; retry it")
+}
+
+func errBadValue() *fhir.Error {
+	return fhir.Errorf(fhir.ErrInvalid, "invalid", "a value of the request cannot be stored")
+}
+
+func errTooLarge() *fhir.Error {
+	return fhir.Errorf(fhir.ErrInvalid, "too-costly", "a value of the request is too large to be indexed")
 }

@@ -44,6 +44,9 @@ func (s *Store) Load(ctx context.Context, rs []*fhir.Resource) ([]*fhir.Version,
 			if err != nil {
 				return err
 			}
+			if err := tx.flushIfFull(ctx); err != nil {
+				return err
+			}
 			out[i] = v
 		}
 		return nil

@@ -17,7 +17,16 @@ import (
 type pending struct {
 	groups []*rowGroup
 	byKey  map[string]*rowGroup
+	n      int // rows
 }
+
+// maxPendingRows bounds the rows a transaction holds before it writes them
+// (a few MB of encoded rows for Synthea resources), so that the memory
+// of a large Bundle does not grow with it until the commit.
+const maxPendingRows = 5_000
+
+// full reports whether the pending rows should be written now.
+func (p *pending) full() bool { return p.n >= maxPendingRows }
 
 // rowGroup is the rows of one table with one column list and one tail.
 type rowGroup struct {
@@ -43,6 +52,7 @@ func (p *pending) add(table string, cols []column, claim bool, tail string, row 
 		p.groups = append(p.groups, g)
 	}
 	g.rows = append(g.rows, row)
+	p.n++
 }
 
 // merge moves q's rows into p.
@@ -52,7 +62,7 @@ func (p *pending) merge(q *pending) {
 			p.add(g.table, g.cols, g.claim, g.tail, row...)
 		}
 	}
-	q.groups, q.byKey = nil, nil
+	q.groups, q.byKey, q.n = nil, nil, 0
 }
 
 // flush writes the pending rows in one round trip, in the order their
@@ -63,7 +73,7 @@ func (p *pending) flush(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	}
 	groups := p.groups
-	p.groups, p.byKey = nil, nil
+	p.groups, p.byKey, p.n = nil, nil, 0
 	b := &pgx.Batch{}
 	var claimed [][][]any // per statement: the rows it claims, nil for none
 	for _, g := range groups {

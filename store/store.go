@@ -60,6 +60,15 @@ func (s *Store) flush(ctx context.Context) error {
 	return nil
 }
 
+// flushIfFull writes the pending rows when there are many: a large Bundle
+// then holds a bounded number of rows in memory.
+func (s *Store) flushIfFull(ctx context.Context) error {
+	if s.pend == nil || !s.pend.full() {
+		return nil
+	}
+	return s.flush(ctx)
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return translate("ping", s.pool.Ping(ctx))

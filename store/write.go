@@ -46,8 +46,10 @@ func (s *Store) Create(ctx context.Context, r *fhir.Resource) (*fhir.Version, er
 	var v *fhir.Version
 	err := s.inTx(ctx, "create "+r.Type, func(tx *Store) error {
 		var err error
-		v, err = createTx(tx, r)
-		return err
+		if v, err = createTx(tx, r); err != nil {
+			return err
+		}
+		return tx.flushIfFull(ctx)
 	})
 	return v, err
 }

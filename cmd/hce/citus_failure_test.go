@@ -82,7 +82,10 @@ JOIN citus_shards s ON s.table_name = 'resources'::regclass
 	t.Cleanup(func() { _ = exec.Command("sh", "-c", start).Run() })
 
 	r := c.do("GET", "/fhir/Patient/"+down, nil).must(t, 503)
-	r.outcome(t, worker)
+	r.outcome(t, "unavailable")
+	if strings.Contains(string(r.raw), worker) {
+		t.Errorf("the 503 names the worker's address (only /admin/cluster and /readyz may): %s", r.raw)
+	}
 	if r.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/search"
 	"github.com/hce-fhir/hce/store"
+	"github.com/hce-fhir/hce/validate"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,8 @@ type serveFlags struct {
 
 	reconcile      bool
 	reconcileFlags reconcileFlags
+	// memoryLimit is the Go runtime's soft memory limit in bytes.
+	memoryLimit int64
 }
 
 // registerExport declares the flags of Bulk Data export.
@@ -66,7 +69,8 @@ func (f *serveFlags) check() error {
 	l := f.opt.Limits
 	for name, v := range map[string]int{"max-params": l.Params, "max-or-values": l.Values, "max-sort-keys": l.SortKeys,
 		"max-chain-depth": l.ChainDepth, "max-has-depth": l.HasDepth, "max-includes": l.Includes, "max-iterate": l.Iterate,
-		"max-count": f.opt.MaxCount, "default-count": f.opt.DefaultCount, "pool-size": f.db.poolSize, "search-concurrency": f.opt.SearchConcurrency} {
+		"max-count": f.opt.MaxCount, "max-header-bytes": f.opt.MaxHeaderBytes, "max-json-depth": f.opt.Validation.MaxDepth,
+		"max-json-array": f.opt.Validation.MaxArrayLength, "default-count": f.opt.DefaultCount, "pool-size": f.db.poolSize, "search-concurrency": f.opt.SearchConcurrency} {
 		if v < 0 {
 			return fmt.Errorf("--%s must not be negative", name)
 		}
@@ -97,6 +101,12 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	f.db.register(fs)
 	fs.BoolVar(&f.migrate, "migrate", true, "apply pending migrations at start; false when a deployment job runs them (env HCE_MIGRATE)")
 	fs.Int64Var(&f.opt.MaxBodyBytes, "max-body-bytes", 64<<20, "largest request body accepted (env HCE_MAX_BODY_BYTES)")
+	fs.DurationVar(&f.opt.BodyTimeout, "body-timeout", rest.DefaultBodyTimeout, "longest a client may take to send a request body; slower or short bodies get 400 (env HCE_BODY_TIMEOUT)")
+	fs.DurationVar(&f.opt.RequestTimeout, "request-timeout", rest.DefaultRequestTimeout, "deadline of a whole request; past it, 503 and its statements are cancelled (env HCE_REQUEST_TIMEOUT)")
+	fs.IntVar(&f.opt.MaxHeaderBytes, "max-header-bytes", rest.DefaultMaxHeaderBytes, "largest request line and headers (431 beyond) (env HCE_MAX_HEADER_BYTES)")
+	fs.IntVar(&f.opt.Validation.MaxDepth, "max-json-depth", validate.DefaultMaxDepth, "deepest nesting of objects and arrays in a body (env HCE_MAX_JSON_DEPTH)")
+	fs.IntVar(&f.opt.Validation.MaxArrayLength, "max-json-array", validate.DefaultMaxArrayLength, "most items of one array in a body (env HCE_MAX_JSON_ARRAY)")
+	fs.Int64Var(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the server's memory in bytes, past which the garbage collector works harder; 0 for none; GOMEMLIMIT, when set, wins (env HCE_MEMORY_LIMIT)")
 	fs.IntVar(&f.opt.DefaultCount, "default-count", 50, "page size when _count is absent (env HCE_DEFAULT_COUNT)")
 	fs.IntVar(&f.opt.MaxCount, "max-count", 1000, "largest page size (env HCE_MAX_COUNT)")
 	fs.BoolVar(&f.opt.DeleteMultiple, "delete-multiple", false, "let a conditional delete remove every match instead of answering 412 (env HCE_DELETE_MULTIPLE)")
@@ -121,6 +131,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := newLogger(stderr)
 	slog.SetDefault(log)
+	setMemoryLimit(f.memoryLimit)
 	if err := f.auth.setup(ctx, f.addr, f.db.dataDir, &f.opt, log); err != nil {
 		return err
 	}
@@ -179,7 +190,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpServer(e, f.opt)
 	errc := make(chan error, 1)
 	go func() { errc <- f.tls.serve(srv, ln) }()
 	log.Info("serving FHIR R4", "url", f.tls.scheme()+"://"+ln.Addr().String()+"/fhir", "embedded", db.embedded != nil,
@@ -204,6 +215,23 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// httpServer is the HTTP server of hce serve: headers within 10 s and
+// twice the header limit (the API answers those over the limit itself, with
+// an OperationOutcome), and a write deadline past the request deadline so
+// that no connection outlives it for long.
+func httpServer(h http.Handler, opt rest.Options) *http.Server {
+	maxHeader := opt.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = rest.DefaultMaxHeaderBytes
+	}
+	reqTimeout := opt.RequestTimeout
+	if reqTimeout <= 0 {
+		reqTimeout = rest.DefaultRequestTimeout
+	}
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 2 * maxHeader,
+		WriteTimeout: reqTimeout + 10*time.Second, IdleTimeout: 2 * time.Minute}
 }
 
 func migrateUp(ctx context.Context, db *database) error {

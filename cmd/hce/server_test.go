@@ -139,6 +139,13 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	return c.send(req)
+}
+
+// send sends a prepared request and decodes the response.
+func (c *client) send(req *http.Request) *response {
+	c.t.Helper()
+	method, path := req.Method, req.URL.Path
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)

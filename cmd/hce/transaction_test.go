@@ -122,24 +122,49 @@ func TestTransaction(t *testing.T) {
 	})
 
 	t.Run("DELETE, POST, PUT, GET run in that order", func(t *testing.T) {
-		put := patient("Order")
+		gone := patient("Order")
+		gone["id"] = "tx-order-gone-" + uniq
+		c.do("PUT", "/fhir/Patient/"+gone["id"].(string), gone).must(t, 201)
+		put := patient("Order2")
 		put["id"] = "tx-order-" + uniq
-		c.do("PUT", "/fhir/Patient/tx-order-"+uniq, put).must(t, 201)
-		put2 := patient("Order2")
-		put2["id"] = "tx-order-" + uniq
 		r := c.do("POST", "/fhir", bundleOf("transaction",
 			request("GET", "Patient/tx-order-"+uniq, nil),
-			request("PUT", "Patient/tx-order-"+uniq, put2),
-			request("DELETE", "Patient/tx-order-"+uniq, nil),
+			request("PUT", "Patient/tx-order-"+uniq, put),
+			request("DELETE", "Patient/"+gone["id"].(string), nil),
 		)).must(t, 200)
 		es := r.entries(t)
-		// DELETE first (version 2), then PUT recreates (version 3), then GET reads it.
+		// DELETE first, then PUT creates, then GET reads what PUT made.
 		if entryStatus(es[2]) != "204 No Content" || entryStatus(es[1]) != "201 Created" || entryStatus(es[0]) != "200 OK" {
 			t.Fatalf("statuses %s %s %s", entryStatus(es[0]), entryStatus(es[1]), entryStatus(es[2]))
 		}
-		if v := es[0]["resource"].(map[string]any)["meta"].(map[string]any)["versionId"]; v != "3" {
-			t.Errorf("GET saw version %v, want 3", v)
+		c.do("GET", "/fhir/Patient/"+gone["id"].(string), nil).must(t, 410)
+		if v := es[0]["resource"].(map[string]any)["meta"].(map[string]any)["versionId"]; v != "1" {
+			t.Errorf("GET saw version %v, want 1", v)
 		}
+	})
+
+	t.Run("two entries changing one resource fail the transaction", func(t *testing.T) {
+		put := patient("Twice")
+		put["id"] = "tx-twice-" + uniq
+		c.do("POST", "/fhir", bundleOf("transaction",
+			request("PUT", "Patient/tx-twice-"+uniq, put),
+			request("DELETE", "Patient/tx-twice-"+uniq, nil),
+		)).must(t, 400).outcome(t, "Bundle.entry[0].request.url", "Bundle.entry[1].request.url")
+		c.do("GET", "/fhir/Patient/tx-twice-"+uniq, nil).must(t, 404)
+
+		// A conditional update that resolves to the resource another entry
+		// deletes overlaps too.
+		cond := patient("Twice")
+		cond["id"] = "tx-twice-cond-" + uniq
+		cond["identifier"] = []any{map[string]any{"system": "urn:hce:twice", "value": uniq}}
+		c.do("PUT", "/fhir/Patient/tx-twice-cond-"+uniq, cond).must(t, 201)
+		update := patient("Twice2")
+		update["identifier"] = cond["identifier"]
+		c.do("POST", "/fhir", bundleOf("transaction",
+			request("DELETE", "Patient/tx-twice-cond-"+uniq, nil),
+			request("PUT", "Patient?identifier=urn:hce:twice|"+uniq, update),
+		)).must(t, 400).outcome(t, "Bundle.entry[0].request.url", "Bundle.entry[1].request.url", "tx-twice-cond-"+uniq)
+		c.do("GET", "/fhir/Patient/tx-twice-cond-"+uniq, nil).must(t, 200)
 	})
 
 	t.Run("not a batch or transaction", func(t *testing.T) {

@@ -27,8 +27,8 @@
 // Supported: paths, indexers, the literals string, number, true, false and
 // {}, $this, %resource (and %context, %rootResource, %ucum, %sct, %loinc),
 // the operators | = != and or xor implies is as, and the functions where,
-// exists, empty, first, last, count, not, hasValue, ofType, as, is, resolve
-// and extension. Anything else
+// exists, empty, first, last, count, not, hasValue, ofType, as, is, resolve,
+// extension and intersect. Anything else
 // is rejected by Compile with an error wrapping [ErrUnsupported], so callers
 // can tell an unsupported but valid expression from a syntax error.
 //

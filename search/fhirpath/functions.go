@@ -41,6 +41,7 @@ var functions = func() map[string]*function {
 		}},
 		{name: "resolve", apply: fnResolve},
 		{name: "extension", minArgs: 1, maxArgs: 1, apply: fnExtension},
+		{name: "intersect", minArgs: 1, maxArgs: 1, apply: fnIntersect},
 	} {
 		m[f.name] = f
 	}
@@ -160,6 +161,32 @@ func fnResolve(env *env, _ *callNode, _, in []Node) ([]Node, error) {
 	for _, n := range in {
 		if r, ok := resolveReference(env, n); ok {
 			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// fnIntersect is intersect(other): the items of the input that equal an item
+// of other, without duplicates. other is evaluated against the focus like
+// any argument.
+func fnIntersect(env *env, call *callNode, focus, in []Node) ([]Node, error) {
+	other, err := call.args[0].eval(env, focus)
+	if err != nil {
+		return nil, err
+	}
+	var out []Node
+next:
+	for _, n := range in {
+		for _, o := range out {
+			if equal(o.Value, n.Value) {
+				continue next
+			}
+		}
+		for _, o := range other {
+			if equal(o.Value, n.Value) {
+				out = append(out, n)
+				continue next
+			}
 		}
 	}
 	return out, nil

@@ -1,0 +1,322 @@
+package validate
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/hce-fhir/hce/fhir"
+)
+
+// scan checks what decoding into Go values would hide: invalid UTF-8
+// (replaced by U+FFFD), NUL characters and lone surrogates (which PostgreSQL
+// refuses in jsonb), duplicate keys in an object (the last one would win),
+// and the nesting depth and array lengths the options allow. It reads body
+// once without building values. Malformed JSON is left for the decoder to
+// report: scan stops at the first byte it does not expect.
+func (v *Validator) scan(body []byte) error {
+	if !utf8.Valid(body) {
+		return invalidUTF8(body)
+	}
+	s := scanner{body: body, maxDepth: v.opt.MaxDepth, maxArray: v.opt.MaxArrayLength}
+	s.value(0)
+	return s.err
+}
+
+func invalidUTF8(body []byte) error {
+	for i := 0; i < len(body); {
+		r, n := utf8.DecodeRune(body[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return fhir.Errorf(fhir.ErrInvalid, "invalid", fmt.Sprintf("the body is not valid UTF-8 (byte %d)", i))
+		}
+		i += n
+	}
+	return fhir.Errorf(fhir.ErrInvalid, "invalid", "the body is not valid UTF-8")
+}
+
+type scanner struct {
+	body               []byte
+	i                  int
+	maxDepth, maxArray int
+	err                error
+	// path is the element path of the value being scanned, for messages.
+	path []segment
+}
+
+// segment is one step of a path: an object key, or an array index when key
+// is empty.
+type segment struct {
+	key   string
+	raw   []byte // the key as it is in the body, when key is not set
+	index int
+}
+
+func (s *scanner) fail(code, format string, args ...any) {
+	if s.err == nil {
+		s.err = fhir.Errorf(fhir.ErrInvalid, code, fmt.Sprintf(format, args...), s.where())
+	}
+	s.i = len(s.body)
+}
+
+func (s *scanner) where() string {
+	out := ""
+	for _, p := range s.path {
+		if p.key == "" && p.raw != nil {
+			p.key = string(p.raw)
+		}
+		switch {
+		case p.key == "":
+			out += "[" + strconv.Itoa(p.index) + "]"
+		case out == "":
+			out = p.key
+		default:
+			out += "." + p.key
+		}
+	}
+	return out
+}
+
+// stop ends the scan silently: the decoder reports malformed JSON.
+func (s *scanner) stop() { s.i = len(s.body) }
+
+func (s *scanner) ws() {
+	for s.i < len(s.body) {
+		switch s.body[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) value(depth int) {
+	s.ws()
+	if s.i >= len(s.body) {
+		return
+	}
+	switch c := s.body[s.i]; {
+	case c == '{':
+		if depth >= s.maxDepth {
+			s.fail("too-costly", "the JSON nests deeper than %d levels", s.maxDepth)
+			return
+		}
+		s.object(depth + 1)
+	case c == '[':
+		if depth >= s.maxDepth {
+			s.fail("too-costly", "the JSON nests deeper than %d levels", s.maxDepth)
+			return
+		}
+		s.array(depth + 1)
+	case c == '"':
+		s.str()
+	default:
+		// A number or literal: skip to the next delimiter.
+		for s.i < len(s.body) {
+			switch s.body[s.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return
+			}
+			s.i++
+		}
+	}
+}
+
+func (s *scanner) object(depth int) {
+	s.i++ // {
+	// Keys are compared as written; one with escapes is unescaped first.
+	// A short object is searched linearly, a long one through a map.
+	var seen [][]byte
+	var seenMap map[string]struct{}
+	for n := 0; ; n++ {
+		s.ws()
+		if s.i >= len(s.body) {
+			return
+		}
+		if s.body[s.i] == '}' {
+			s.i++
+			return
+		}
+		if n > 0 {
+			if s.body[s.i] != ',' {
+				s.stop()
+				return
+			}
+			s.i++
+			s.ws()
+		}
+		if s.i >= len(s.body) || s.body[s.i] != '"' {
+			s.stop()
+			return
+		}
+		key, ok := s.str()
+		if !ok {
+			return
+		}
+		dup := false
+		if seenMap == nil {
+			for _, k := range seen {
+				if string(k) == string(key) {
+					dup = true
+					break
+				}
+			}
+			seen = append(seen, key)
+			if len(seen) > 32 {
+				seenMap = make(map[string]struct{}, 64)
+				for _, k := range seen {
+					seenMap[string(k)] = struct{}{}
+				}
+			}
+		} else {
+			_, dup = seenMap[string(key)]
+			seenMap[string(key)] = struct{}{}
+		}
+		if dup {
+			s.path = append(s.path, segment{key: string(key)})
+			s.fail("structure", "duplicate JSON key %q", key)
+			return
+		}
+		s.ws()
+		if s.i >= len(s.body) || s.body[s.i] != ':' {
+			s.stop()
+			return
+		}
+		s.i++
+		s.path = append(s.path, segment{raw: key})
+		s.value(depth)
+		if s.err != nil {
+			return
+		}
+		s.path = s.path[:len(s.path)-1]
+	}
+}
+
+func (s *scanner) array(depth int) {
+	s.i++ // [
+	for n := 0; ; n++ {
+		s.ws()
+		if s.i >= len(s.body) {
+			return
+		}
+		if s.body[s.i] == ']' {
+			s.i++
+			return
+		}
+		if n > 0 {
+			if s.body[s.i] != ',' {
+				s.stop()
+				return
+			}
+			s.i++
+		}
+		if n >= s.maxArray {
+			s.fail("too-costly", "an array has more than %d items", s.maxArray)
+			return
+		}
+		s.path = append(s.path, segment{index: n})
+		s.value(depth)
+		if s.err != nil {
+			return
+		}
+		s.path = s.path[:len(s.path)-1]
+	}
+}
+
+// str scans a string at s.i and returns it: the bytes of the body, or
+// unescaped when it has escapes (keys are compared unescaped). It rejects
+// \u0000 and lone surrogates.
+func (s *scanner) str() ([]byte, bool) {
+	start := s.i
+	s.i++ // "
+	escaped := false
+	for s.i < len(s.body) {
+		switch c := s.body[s.i]; c {
+		case '"':
+			s.i++
+			raw := s.body[start:s.i]
+			if !escaped {
+				return raw[1 : len(raw)-1], true
+			}
+			var out string
+			if err := json.Unmarshal(raw, &out); err != nil {
+				s.stop()
+				return nil, false
+			}
+			return []byte(out), true
+		case '\\':
+			escaped = true
+			if s.i+1 >= len(s.body) {
+				s.stop()
+				return nil, false
+			}
+			if s.body[s.i+1] == 'u' {
+				if !s.unicodeEscape() {
+					return nil, false
+				}
+				continue
+			}
+			s.i += 2
+		default:
+			if c < 0x20 {
+				s.stop() // a raw control character: malformed JSON
+				return nil, false
+			}
+			s.i++
+		}
+	}
+	return nil, false
+}
+
+// unicodeEscape checks the \uXXXX at s.i (and its low surrogate) and moves
+// past it.
+func (s *scanner) unicodeEscape() bool {
+	r, ok := s.hex4(s.i + 2)
+	if !ok {
+		s.stop()
+		return false
+	}
+	s.i += 6
+	switch {
+	case r == 0:
+		s.fail("invalid", "strings must not contain the NUL character (\\u0000)")
+		return false
+	case r >= 0xDC00 && r <= 0xDFFF:
+		s.fail("invalid", "a string has a lone low surrogate (\\u%04x)", r)
+		return false
+	case r >= 0xD800 && r <= 0xDBFF:
+		if s.i+6 > len(s.body) || s.body[s.i] != '\\' || s.body[s.i+1] != 'u' {
+			s.fail("invalid", "a string has a lone high surrogate (\\u%04x)", r)
+			return false
+		}
+		lo, ok := s.hex4(s.i + 2)
+		if !ok || lo < 0xDC00 || lo > 0xDFFF {
+			s.fail("invalid", "a string has a lone high surrogate (\\u%04x)", r)
+			return false
+		}
+		s.i += 6
+	}
+	return true
+}
+
+func (s *scanner) hex4(at int) (rune, bool) {
+	if at+4 > len(s.body) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.body[at : at+4] {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c-'a') + 10
+		case 'A' <= c && c <= 'F':
+			r |= rune(c-'A') + 10
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
