@@ -1,7 +1,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: build run test gotest test-ha postman vet fuzz bench bench-volume image image-push image-patroni image-patroni-push
+.PHONY: build run test gotest test-ha postman vet fuzz bench bench-volume bench-audit image image-push image-patroni image-patroni-push
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hce ./cmd/hce
@@ -63,6 +63,10 @@ bench:
 # `hce bench` flags in BENCH_FLAGS, e.g. BENCH_FLAGS="--json bench.json".
 BENCH_RESOURCES ?= 1000000
 BENCH_FLAGS ?=
+# Read throughput with the audit trail off and on, side by side (needs wrk).
+bench-audit: build
+	bash bench/audit.sh
+
 bench-volume: build
 	bash bench/volume.sh --resources $(BENCH_RESOURCES) $(BENCH_FLAGS)
 

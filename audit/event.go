@@ -174,7 +174,9 @@ func newID(at time.Time) string {
 	return strings.Join([]string{h[:8], h[8:12], h[12:16], h[16:20], h[20:]}, "-")
 }
 
-// The AuditEvent elements the server writes.
+// The AuditEvent elements the server writes. Codings go without display:
+// their system and code say it, and every byte is written once per
+// interaction.
 type (
 	auditEvent struct {
 		ResourceType string      `json:"resourceType"`
@@ -237,9 +239,9 @@ type (
 )
 
 var (
-	restType     = coding{System: "http://terminology.hl7.org/CodeSystem/audit-event-type", Code: "rest", Display: "RESTful Operation"}
-	appServer    = coding{System: "http://terminology.hl7.org/CodeSystem/security-source-type", Code: "4", Display: "Application Server"}
-	systemObject = coding{System: "http://terminology.hl7.org/CodeSystem/audit-entity-type", Code: "2", Display: "System Object"}
-	person       = coding{System: "http://terminology.hl7.org/CodeSystem/audit-entity-type", Code: "1", Display: "Person"}
-	patientRole  = coding{System: "http://terminology.hl7.org/CodeSystem/object-role", Code: "1", Display: "Patient"}
+	restType     = coding{System: "http://terminology.hl7.org/CodeSystem/audit-event-type", Code: "rest"}
+	appServer    = coding{System: "http://terminology.hl7.org/CodeSystem/security-source-type", Code: "4"}
+	systemObject = coding{System: "http://terminology.hl7.org/CodeSystem/audit-entity-type", Code: "2"}
+	person       = coding{System: "http://terminology.hl7.org/CodeSystem/audit-entity-type", Code: "1"}
+	patientRole  = coding{System: "http://terminology.hl7.org/CodeSystem/object-role", Code: "1"}
 )
