@@ -38,7 +38,9 @@ func TestAuditEvents(t *testing.T) {
 	ctx := context.Background()
 	st := New(testdb.Pool(t, MigrateUp))
 	u := fmt.Sprint(time.Now().UnixNano())
-	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	// In the future, so that the type history from base on holds these events only
+	// on a database other tests write AuditEvents to.
+	base := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Millisecond)
 	var events []audit.Event
 	for i := range 30 {
 		e := audit.Event{Time: base.Add(time.Duration(i) * time.Second), Interaction: "read", Method: "GET", Status: 200,

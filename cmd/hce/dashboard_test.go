@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/rest"
@@ -89,6 +90,12 @@ func TestDashboardMetrics(t *testing.T) {
 	c.do("GET", "/fhir/Patient/missing-dashboard", nil).must(t, 404)
 	metrics := string(c.do("GET", "/metrics", nil).must(t, 200).raw)
 	citus := clusterMode(t, c) == "citus"
+	// The per-worker figures are read in the background: on Citus, wait
+	// for the first reading.
+	for deadline := time.Now().Add(20 * time.Second); citus && !exposes(metrics, "hce_cluster_worker_up") && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		metrics = string(c.do("GET", "/metrics", nil).must(t, 200).raw)
+	}
 	checkDashboardMetrics(t, metrics, citus)
 
 	described := map[string]bool{}
