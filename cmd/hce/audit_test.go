@@ -15,6 +15,7 @@ import (
 
 	"github.com/hce-fhir/hce/audit"
 	"github.com/hce-fhir/hce/auth"
+	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
@@ -37,26 +38,7 @@ func TestAuditTrail(t *testing.T) {
 	b := bundleOf("batch", request("GET", "Patient/"+pid, nil), post("urn:uuid:1", observation("Patient/"+pid)))
 	s.with("user/Patient.r", "").do("POST", "/fhir", b).must(t, 200)
 
-	events := func() []map[string]any {
-		var out []map[string]any
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			out = out[:0]
-			r := admin.do("GET", "/fhir/AuditEvent?_count=1000&_sort=-_lastUpdated", nil).must(t, 200)
-			for _, e := range r.entries(t) {
-				res, _ := e["resource"].(map[string]any)
-				if at, _ := time.Parse(time.RFC3339Nano, res["recorded"].(string)); at.After(start) {
-					out = append(out, res)
-				}
-			}
-			if len(out) >= 8 {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		return out
-	}
-	find := func(evs []map[string]any, interaction, status string, about ...string) map[string]any {
+	lookup := func(evs []map[string]any, interaction, status string, about ...string) map[string]any {
 		for _, e := range evs {
 			sub := e["subtype"].([]any)[0].(map[string]any)["code"]
 			desc := e["outcomeDesc"].(string)
@@ -64,28 +46,59 @@ func TestAuditTrail(t *testing.T) {
 				return e
 			}
 		}
+		return nil
+	}
+	// The events this test expects; others' may be stored beside them.
+	expected := [][]string{{"read", "401", pid}, {"delete", "403", pid}, {"read", "200", pid}, {"search-type", "200", "subject=Patient/" + pid},
+		{"batch/transaction", "200"}, {"create", "403", "Bundle.entry[1]"}}
+	events := func() []map[string]any {
+		var out []map[string]any
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			out = out[:0]
+			window := "&date=ge" + fhir.FormatInstant(start) + "&date=lt" + fhir.FormatInstant(time.Now().Add(time.Hour))
+			r := admin.do("GET", "/fhir/AuditEvent?_count=1000&_sort=-date"+window, nil).must(t, 200)
+			for _, e := range r.entries(t) {
+				res, _ := e["resource"].(map[string]any)
+				out = append(out, res)
+			}
+			all := true
+			for _, x := range expected {
+				all = all && lookup(out, x[0], x[1], x[2:]...) != nil
+			}
+			if all {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return out
+	}
+	find := func(evs []map[string]any, interaction, status string, about ...string) map[string]any {
+		if e := lookup(evs, interaction, status, about...); e != nil {
+			return e
+		}
 		t.Fatalf("no AuditEvent for %s answered %s among %d", interaction, status, len(evs))
 		return nil
 	}
 	evs := events()
-	if e := find(evs, "read", "401"); e["outcome"] != "4" || !strings.Contains(fmt.Sprint(e["agent"]), "anonymous") {
+	if e := find(evs, "read", "401", pid); e["outcome"] != "4" || !strings.Contains(fmt.Sprint(e["agent"]), "anonymous") {
 		t.Errorf("401 event: %v", e)
 	}
-	if e := find(evs, "delete", "403"); e["action"] != "D" || !strings.Contains(fmt.Sprint(e["agent"]), "Practitioner/pr-1") {
+	if e := find(evs, "delete", "403", pid); e["action"] != "D" || !strings.Contains(fmt.Sprint(e["agent"]), "Practitioner/pr-1") {
 		t.Errorf("403 event: %v", e)
 	}
-	ok := find(evs, "read", "200")
+	ok := find(evs, "read", "200", pid)
 	agent := ok["agent"].([]any)[0].(map[string]any)
 	if agent["altId"] != "test-app" || agent["network"].(map[string]any)["address"] != "127.0.0.1" {
 		t.Errorf("agent: %v", agent)
 	}
-	search := find(evs, "search-type", "200", "/fhir/Observation?")
+	search := find(evs, "search-type", "200", "subject=Patient/"+pid)
 	q, _ := base64.StdEncoding.DecodeString(search["entity"].([]any)[1].(map[string]any)["query"].(string))
 	if !strings.Contains(string(q), "subject=Patient") {
 		t.Errorf("search query %q", q)
 	}
 	find(evs, "batch/transaction", "200")
-	if e := find(evs, "create", "403"); !strings.Contains(e["outcomeDesc"].(string), "Bundle.entry[1]") {
+	if e := find(evs, "create", "403", "Bundle.entry[1]"); !strings.Contains(e["outcomeDesc"].(string), "Bundle.entry[1]") {
 		t.Errorf("entry event: %v", e["outcomeDesc"])
 	}
 

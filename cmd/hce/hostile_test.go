@@ -50,7 +50,7 @@ var hostileCases = []struct {
 	{"invalid UTF-8", "POST", "/fhir/Patient", "{PATIENT,\"name\":[{\"family\":\"a\xff\xfeb\"}]}", nil, 400, []string{"UTF-8"}},
 	{"NUL in create", "POST", "/fhir/Patient", `{PATIENT,"name":[{"family":"a\u0000b"}]}`, nil, 400, []string{"NUL"}},
 	{"NUL in update", "PUT", "/fhir/Patient/hostile-nul", `{PATIENT,"id":"hostile-nul","name":[{"family":"a\u0000b"}]}`, nil, 400, []string{"NUL"}},
-	{"NUL in PATCH", "PATCH", "/fhir/Patient/hostile-patch", `[{"op":"add","path":"/name","value":[{"family":"a\u0000b"}]}]`, []string{"Content-Type", "application/json-patch+json"}, 400, []string{"NUL"}},
+	{"NUL in PATCH", "PATCH", "/fhir/Patient/hostile-patch-"+uniq, `[{"op":"add","path":"/name","value":[{"family":"a\u0000b"}]}]`, []string{"Content-Type", "application/json-patch+json"}, 400, []string{"NUL"}},
 	{"NUL in search value", "GET", "/fhir/Patient?name=a%00b", ``, nil, 400, []string{"name"}},
 	{"NUL in POST _search", "POST", "/fhir/Patient/_search", `name=a%00b`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 400, []string{"name"}},
 	{"NUL in a transaction", "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520","resource":{PATIENT,"name":[{"family":"a\u0000b"}]},"request":{"method":"POST","url":"Patient"}}]}`, nil, 400, []string{"NUL"}},
@@ -75,7 +75,7 @@ var hostileCases = []struct {
 
 func TestHostileInput(t *testing.T) {
 	c := testServer(t, rest.Options{})
-	c.do("PUT", "/fhir/Patient/hostile-patch", map[string]any{"resourceType": "Patient", "id": "hostile-patch", "active": true}).must(t, 201)
+	c.do("PUT", "/fhir/Patient/hostile-patch-"+uniq, map[string]any{"resourceType": "Patient", "id": "hostile-patch-" + uniq, "active": true}).must(t, 201)
 	for i, tc := range hostileCases {
 		t.Run(tc.name, func(t *testing.T) {
 			mark := uniq + "-" + string(rune('a'+i/26)) + string(rune('a'+i%26))
@@ -109,7 +109,7 @@ func TestHostileInput(t *testing.T) {
 			c.do("GET", "/healthz", nil).must(t, 200)
 		})
 	}
-	if v := c.do("GET", "/fhir/Patient/hostile-patch", nil).must(t, 200).str("meta.versionId"); v != "1" {
+	if v := c.do("GET", "/fhir/Patient/hostile-patch-"+uniq, nil).must(t, 200).str("meta.versionId"); v != "1" {
 		t.Fatalf("the NUL patch made version %s", v)
 	}
 }
