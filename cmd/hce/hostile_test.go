@@ -50,7 +50,7 @@ var hostileCases = []struct {
 	{"invalid UTF-8", "POST", "/fhir/Patient", "{PATIENT,\"name\":[{\"family\":\"a\xff\xfeb\"}]}", nil, 400, []string{"UTF-8"}},
 	{"NUL in create", "POST", "/fhir/Patient", `{PATIENT,"name":[{"family":"a\u0000b"}]}`, nil, 400, []string{"NUL"}},
 	{"NUL in update", "PUT", "/fhir/Patient/hostile-nul", `{PATIENT,"id":"hostile-nul","name":[{"family":"a\u0000b"}]}`, nil, 400, []string{"NUL"}},
-	{"NUL in PATCH", "PATCH", "/fhir/Patient/hostile-patch-"+uniq, `[{"op":"add","path":"/name","value":[{"family":"a\u0000b"}]}]`, []string{"Content-Type", "application/json-patch+json"}, 400, []string{"NUL"}},
+	{"NUL in PATCH", "PATCH", "/fhir/Patient/hostile-patch-" + uniq, `[{"op":"add","path":"/name","value":[{"family":"a\u0000b"}]}]`, []string{"Content-Type", "application/json-patch+json"}, 400, []string{"NUL"}},
 	{"NUL in search value", "GET", "/fhir/Patient?name=a%00b", ``, nil, 400, []string{"name"}},
 	{"NUL in POST _search", "POST", "/fhir/Patient/_search", `name=a%00b`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 400, []string{"name"}},
 	{"NUL in a transaction", "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:c757873d-ec9a-4326-a141-556f43239520","resource":{PATIENT,"name":[{"family":"a\u0000b"}]},"request":{"method":"POST","url":"Patient"}}]}`, nil, 400, []string{"NUL"}},
