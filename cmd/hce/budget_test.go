@@ -251,18 +251,41 @@ func TestSearchConcurrency(t *testing.T) {
 	}
 
 	t.Run("no slot within the budget", func(t *testing.T) {
+		// One slot. A holds it until its budget ends and its statement is
+		// cancelled; B and C wait for it meanwhile. If A lets go within
+		// their budgets, one of them takes the slot and holds it, slow too,
+		// past the other's budget; otherwise both wait theirs out. Either
+		// way at least one answers 503 (it waited out its budget) and none
+		// gets a result.
 		short, _ := budgetServer(t, rest.Options{SearchTimeout: 200 * time.Millisecond, SearchConcurrency: 1}, pool)
+		type answer struct {
+			code int
+			body string
+		}
 		first := make(chan int, 1)
 		go func() { code, _ := short.get(context.Background(), path); first <- code }()
 		if !waitFor(5*time.Second, func() bool { return short.gauge(t, "hce_searches_running") == 1 }) {
 			t.Fatal("the first search did not start")
 		}
-		code, body := short.get(context.Background(), "/fhir/Patient?_count=1")
-		if code != 503 || !strings.HasPrefix(body, "5 ") || !strings.Contains(body, `"throttled"`) {
-			t.Errorf("waiting past the budget: %d %s; want 503 throttled with Retry-After", code, body)
+		// Half A's budget later, so that B and C still wait when A lets go.
+		time.Sleep(100 * time.Millisecond)
+		later := make(chan answer, 2)
+		for range 2 {
+			go func() { code, body := short.get(context.Background(), path); later <- answer{code, body} }()
 		}
 		if code := <-first; code != 400 {
 			t.Errorf("the slow search answered %d, want 400", code)
+		}
+		codes := map[int]int{}
+		for range 2 {
+			a := <-later
+			codes[a.code]++
+			if a.code == 503 && (!strings.HasPrefix(a.body, "5 ") || !strings.Contains(a.body, `"throttled"`)) {
+				t.Errorf("waiting past the budget: %s; want throttled with Retry-After", a.body)
+			}
+		}
+		if codes[503] == 0 || codes[400]+codes[503] != 2 {
+			t.Errorf("the two searches after the first answered %v; want 503 (waited out), or 400 (ran out) for one of them", codes)
 		}
 	})
 
