@@ -125,6 +125,9 @@ func (h *Handler) bundle(c echo.Context) error {
 					return entryError(e, err)
 				}
 				responses[e.index] = resp
+				// Stored: its decoded form, several times its JSON, can go
+				// (a transaction is not retried entry by entry).
+				e.resource = nil
 			}
 			return nil
 		})
