@@ -4,10 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hce-fhir/hce/fhir"
@@ -170,8 +168,7 @@ func newID(at time.Time) string {
 	u[6] = 0x70 | byte(frac>>8)
 	u[7] = byte(frac)
 	u[8] = 0x80 | u[8]&0x3f
-	h := hex.EncodeToString(u[:])
-	return strings.Join([]string{h[:8], h[8:12], h[12:16], h[16:20], h[20:]}, "-")
+	return fhir.FormatUUID(u)
 }
 
 // The AuditEvent elements the server writes. Codings go without display:

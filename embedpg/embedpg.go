@@ -73,7 +73,7 @@ func Start(ctx context.Context, dir string, logf func(string)) (*Server, error) 
 	}
 	s.cluster = filepath.Join(abs, "pg")
 	if os.Geteuid() == 0 {
-		if s.cred, err = postgresCredential(); err != nil {
+		if s.cred, err = PostgresCredential(); err != nil {
 			return nil, err
 		}
 		if s.cluster, err = reachableCluster(abs); err != nil {
@@ -334,7 +334,9 @@ func findBin() (string, error) {
 	return best, nil
 }
 
-func postgresCredential() (*syscall.Credential, error) {
+// PostgresCredential is the postgres user's, under which PostgreSQL runs
+// when the caller is root (it refuses to run as root).
+func PostgresCredential() (*syscall.Credential, error) {
 	u, err := user.Lookup("postgres")
 	if err != nil {
 		return nil, fmt.Errorf("embedpg: running as root needs a postgres user to run PostgreSQL: %w", err)

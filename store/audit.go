@@ -111,7 +111,13 @@ func (s *Store) auditHistory(ctx context.Context, q fhir.HistoryQuery, cur histo
 	if !ok {
 		after = [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	}
-	rows, err := s.q().Query(ctx, auditHistoryPage, q.Since, cur.T, after, limit)
+	return s.auditEvents(ctx, auditHistoryPage, q.Since, cur.T, after, limit)
+}
+
+// auditEvents runs a statement that selects id, recorded and content of
+// audit_events, and returns the events as versions 1.
+func (s *Store) auditEvents(ctx context.Context, sql string, args ...any) ([]*fhir.Version, error) {
+	rows, err := s.q().Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -135,16 +141,9 @@ func (s *Store) everythingAudit(ctx context.Context, patient string, since time.
 			return nil, "", fhir.Invalid("malformed paging cursor", "_cursor")
 		}
 	}
-	rows, err := s.q().Query(ctx, `SELECT id::text, recorded, content FROM audit_events
+	out, err := s.auditEvents(ctx, `SELECT id::text, recorded, content FROM audit_events
 WHERE patient = $1 AND recorded >= $2 AND (recorded, id) > ($3, $4) ORDER BY recorded, id LIMIT $5`,
 		patient, since, at, id, room+1)
-	if err != nil {
-		return nil, "", err
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*fhir.Version, error) {
-		v := &fhir.Version{Type: auditType, VersionID: 1}
-		return v, r.Scan(&v.ID, &v.LastUpdated, &v.Content)
-	})
 	if err != nil || len(out) <= room {
 		return out, "", err
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hce-fhir/hce/fhir"
 	"github.com/hce-fhir/hce/search"
-	"github.com/jackc/pgx/v5"
 )
 
 // auditParams are the AuditEvent search parameters audit_events answers,
@@ -93,15 +92,8 @@ func (s *Store) searchAudit(ctx context.Context, q *search.Query, scope Scope) (
 	}
 	sql := `SELECT a.id::text, a.recorded, a.content FROM audit_events a WHERE ` + where +
 		` ORDER BY ` + order + ` LIMIT ` + b.arg(q.Count+1)
-	rows, err := s.q().Query(ctx, sql, b.params()...)
-	if err != nil {
-		return nil, translate(what, err)
-	}
-	res.Matches, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*fhir.Version, error) {
-		v := &fhir.Version{Type: auditType, VersionID: 1}
-		return v, r.Scan(&v.ID, &v.LastUpdated, &v.Content)
-	})
-	if err != nil {
+	var err error
+	if res.Matches, err = s.auditEvents(ctx, sql, b.params()...); err != nil {
 		return nil, translate(what, err)
 	}
 	if len(res.Matches) > q.Count {

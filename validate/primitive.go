@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/hce-fhir/hce/fhir"
 )
 
 // maxStringBytes is R4's bound on a string's size (datatypes.html#string).
@@ -203,23 +205,7 @@ func isOID(s string) bool {
 
 func isUUID(s string) bool {
 	rest, ok := strings.CutPrefix(s, "urn:uuid:")
-	if !ok || len(rest) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := rest[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
+	return ok && fhir.IsUUID(rest)
 }
 
 // isBase64 follows R4's regex (\s*([0-9a-zA-Z\+/=]){4}\s*)+: base64

@@ -4,18 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hce-fhir/hce/embedpg"
 )
 
 // Database is the database Patroni creates in every group, with the citus
@@ -104,7 +103,7 @@ func Start(ctx context.Context, opt Options) (c *Cluster, err error) {
 		return nil, fmt.Errorf("hacluster: %w", err)
 	}
 	if os.Geteuid() == 0 {
-		if c.cred, err = postgresCredential(); err != nil {
+		if c.cred, err = embedpg.PostgresCredential(); err != nil {
 			return nil, err
 		}
 	}
@@ -269,14 +268,4 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
-}
-
-func postgresCredential() (*syscall.Credential, error) {
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, errors.New("hacluster: running as root needs a postgres user to run PostgreSQL")
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }

@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hce-fhir/hce/embedpg"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -99,13 +99,11 @@ func credential(t *testing.T) *syscall.Credential {
 	if os.Geteuid() != 0 {
 		return nil
 	}
-	u, err := user.Lookup("postgres")
+	cred, err := embedpg.PostgresCredential()
 	if err != nil {
-		t.Skipf("running as root needs a postgres user to run PostgreSQL: %v", err)
+		t.Skipf("%v", err)
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	return cred
 }
 
 func run(t *testing.T, cred *syscall.Credential, name string, args ...string) {
