@@ -20,8 +20,12 @@ func TestAnalyzeAfterBulkWrites(t *testing.T) {
 		t.Skip("the shards' statistics are not visible in the coordinator's pg_stat_user_tables")
 	}
 	st := New(pool)
-	var before time.Time
-	pool.QueryRow(ctx, `SELECT coalesce(greatest(last_analyze, last_autoanalyze), '-infinity') FROM pg_stat_user_tables WHERE relname = 'resources'`).Scan(&before)
+	// NULL until the table was first analyzed: pgx cannot scan -infinity
+	// into a time.Time, so the times are read as nullable.
+	var before *time.Time
+	if err := pool.QueryRow(ctx, `SELECT greatest(last_analyze, last_autoanalyze) FROM pg_stat_user_tables WHERE relname = 'resources'`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
 	p := fhir.NewID(42)
 	for chunk := 0; chunk*500 < analyzeEvery+500; chunk++ {
 		var rs []*fhir.Resource
@@ -34,15 +38,20 @@ func TestAnalyzeAfterBulkWrites(t *testing.T) {
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		var last time.Time
-		if err := pool.QueryRow(ctx, `SELECT coalesce(last_analyze, '-infinity') FROM pg_stat_user_tables WHERE relname = 'resources'`).Scan(&last); err != nil {
+		var last *time.Time
+		if err := pool.QueryRow(ctx, `SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'resources'`).Scan(&last); err != nil {
 			t.Fatal(err)
 		}
-		if last.After(before) {
+		if last != nil && (before == nil || last.After(*before)) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("resources not analyzed within 60 s of %d new resources (last ANALYZE %v)", analyzeEvery+500, last)
+			t.Fatalf("resources not analyzed within 60 s of %d new resources (last ANALYZE %s)", analyzeEvery+500, func() string {
+				if last == nil {
+					return "never"
+				}
+				return last.String()
+			}())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
