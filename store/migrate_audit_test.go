@@ -55,7 +55,7 @@ func TestMigrationMovesAuditEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if _, err := p.UpTo(ctx, 7); err != nil {
 		t.Fatal(err)
 	}
 	st := New(pool)
@@ -73,7 +73,7 @@ func TestMigrationMovesAuditEvents(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM resources WHERE type = 'AuditEvent') + (SELECT count(*) FROM idx_token WHERE type = 'AuditEvent')`).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("rows left in the resource tables: %d %v", left, err)
 	}
-	if _, err := p.Down(ctx); err != nil {
+	if _, err := p.DownTo(ctx, 6); err != nil {
 		t.Fatal(err)
 	}
 	var back string

@@ -52,6 +52,9 @@ func (s *Store) Search(ctx context.Context, q *search.Query, scope Scope) (*Sear
 		return nil, translate(what, err)
 	}
 	b := &sqlBuilder{}
+	if err := s.probeReverseChains(ctx, b, q); err != nil {
+		return nil, translate(what, err)
+	}
 	where, err := b.searchWhere(q, scope, routes)
 	if err != nil {
 		return nil, err
@@ -314,7 +317,15 @@ func sameElement(typ, code string) bool {
 
 // where compiles filters on the resource alias r of type typ.
 func (b *sqlBuilder) where(r, typ string, filters []search.Filter) (string, error) {
-	conds := make([]string, 0, len(filters))
+	groups, filters := dateGroups(typ, filters)
+	conds := make([]string, 0, len(groups)+len(filters))
+	for _, g := range groups {
+		c, err := b.dateGroup(r, typ, g)
+		if err != nil {
+			return "", err
+		}
+		conds = append(conds, c)
+	}
 	for _, f := range filters {
 		c, err := b.filter(r, typ, f)
 		if err != nil {

@@ -85,6 +85,7 @@ func TestSearchUsesIndexes(t *testing.T) {
 		{"Observation", "patient=plan-p1&code=8867-4", "idx_reference_target"},
 		{"Observation", "date=ge2015-01-01", "idx_date_"},
 		{"Observation", "code=8867-4&date=ge2015-01-01", "idx_token_code"},
+		{"Observation", "date=ge2015-01-01&date=lt2015-02-01", "idx_date_span"},
 		{"Patient", "name=ana", "idx_string_value"},
 		{"Patient", "family:exact=Muñoz", "idx_string_"},
 		{"Patient", "identifier=http://example.org/mrn|m1", "idx_token_code"},

@@ -119,6 +119,9 @@ func TestSearchParameters(t *testing.T) {
 		{"date AND range", "Observation?" + tagged + "&date=ge2014&date=lt2016", []string{"o1", "o3"}},
 		{"date on a Period", "Encounter?" + tagged + "&date=2015-07", []string{"e2"}},
 		{"date sa", "Encounter?" + tagged + "&date=sa2016-01-01", []string{"e1"}},
+		{"date AND range within a Period", "Encounter?" + tagged + "&date=ge2015-07-22&date=le2015-07-23", []string{"e2"}},
+		{"date AND range a Period spans", "Encounter?" + tagged + "&date=ge2015-07-24&date=le2015-07-22", []string{"e2"}},
+		{"date AND ranges that no row meets", "Encounter?" + tagged + "&date=gt2016-03&date=lt2015-07", nil},
 		{"quantity", "Observation?" + tagged + "&value-quantity=gt70|http://unitsofmeasure.org|/min", []string{"o1", "o2"}},
 		{"quantity without unit", "Observation?" + tagged + "&value-quantity=80.5", []string{"o4"}},
 		{"reference Type/id", "Observation?subject=Patient/sp" + uniq + "-p2", []string{"o3", "o4"}},
@@ -247,4 +250,32 @@ func TestSearchResultShaping(t *testing.T) {
 		c.do("GET", "/fhir/Patient?_count=-1", nil).must(t, 400).outcome(t, "_count")
 		c.do("GET", "/fhir/Patient?_sort=nonsense", nil).must(t, 400).outcome(t, "_sort")
 	})
+}
+
+// TestDateRangesOnARepeatingParameter checks that ANDed ranges on a date
+// parameter that repeats may each be met by another value:
+// MedicationRequest.date is the timing of every dosage instruction.
+func TestDateRangesOnARepeatingParameter(t *testing.T) {
+	c := testServer(t, rest.Options{})
+	id := "mr" + uniq
+	dose := func(day string) map[string]any {
+		return map[string]any{"timing": map[string]any{"event": []any{day}}}
+	}
+	c.do("PUT", "/fhir/MedicationRequest/"+id, map[string]any{"resourceType": "MedicationRequest", "id": id,
+		"status": "active", "intent": "order", "subject": map[string]any{"reference": "Patient/" + id},
+		"medicationCodeableConcept": map[string]any{"text": "aspirin"},
+		"dosageInstruction":         []any{dose("2010-05-01"), dose("2020-05-01")}}).must(t, 201)
+	for _, tt := range []struct {
+		query string
+		want  bool
+	}{
+		{"date=ge2019&date=lt2011", true}, // one dose meets each
+		{"date=gt2020-05-01&date=lt2011", false},
+		{"date=2010-05-01&date=2020-05-01", true},
+	} {
+		entries := c.do("GET", "/fhir/MedicationRequest?_id="+id+"&"+tt.query, nil).must(t, 200).entries(t)
+		if got := len(entries) == 1; got != tt.want {
+			t.Errorf("%s: found %v, want %v", tt.query, got, tt.want)
+		}
+	}
 }

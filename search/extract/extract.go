@@ -216,23 +216,42 @@ func dates(n fhirpath.Node) []Date {
 		}
 	case map[string]any:
 		if n.Type == "Timing" || v["event"] != nil || v["repeat"] != nil {
-			var out []Date
-			events, _ := v["event"].([]any)
-			for _, e := range events {
-				out = append(out, dates(fhirpath.Node{Value: e})...)
-			}
-			if rep, ok := v["repeat"].(map[string]any); ok {
-				if bp, ok := rep["boundsPeriod"].(map[string]any); ok {
-					out = append(out, period(bp)...)
-				}
-			}
-			return out
+			return timing(v)
 		}
 		if v["start"] != nil || v["end"] != nil {
 			return period(v)
 		}
 	}
 	return nil
+}
+
+// timing is the one range of a Timing: R4 ignores its schedule and
+// searches "only the outer limits", from its first event or bounds start to
+// its last event or bounds end. One value stays one index row.
+func timing(v map[string]any) []Date {
+	var parts []Date
+	events, _ := v["event"].([]any)
+	for _, e := range events {
+		parts = append(parts, dates(fhirpath.Node{Value: e})...)
+	}
+	if rep, ok := v["repeat"].(map[string]any); ok {
+		if bp, ok := rep["boundsPeriod"].(map[string]any); ok {
+			parts = append(parts, period(bp)...)
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	out := parts[0]
+	for _, d := range parts[1:] {
+		if d.Lo.Before(out.Lo) {
+			out.Lo = d.Lo
+		}
+		if d.Hi.After(out.Hi) {
+			out.Hi = d.Hi
+		}
+	}
+	return []Date{out}
 }
 
 func period(v map[string]any) []Date {

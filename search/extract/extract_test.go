@@ -196,3 +196,22 @@ func BenchmarkExtract(b *testing.B) {
 		Extract(r)
 	}
 }
+
+// TestTimingIsOneRange checks R4's rule for Timing: only the outer limits
+// are searched, from the first event to the last.
+func TestTimingIsOneRange(t *testing.T) {
+	x := Extract(parse(t, `{"resourceType":"Observation","status":"final","code":{"text":"x"},
+"effectiveTiming":{"event":["2020-03-01","2020-01-01T08:00:00Z"],"repeat":{"boundsPeriod":{"start":"2019-12-30","end":"2020-02-01"}}}}`))
+	var got []Date
+	for _, d := range x.Dates {
+		if d.Param == "date" {
+			got = append(got, d)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d rows for one Timing: %+v", len(got), got)
+	}
+	if !got[0].Lo.Equal(time.Date(2019, 12, 30, 0, 0, 0, 0, time.UTC)) || !got[0].Hi.Equal(time.Date(2020, 3, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("Timing gave [%v, %v), want [2019-12-30, 2020-03-02)", got[0].Lo, got[0].Hi)
+	}
+}
