@@ -372,6 +372,16 @@ func (b *sqlBuilder) reverseChain(r string, f search.Filter) (string, error) {
 		if joined {
 			on = t
 		}
+		if b.walk[&f.Chain[0]] && !joined {
+			x, ok, err := b.positive(types[0], rest)
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				alts = append(alts, b.walkReverse(r, set.idx["reference"], types, code, x))
+				continue
+			}
+		}
 		inner, err := b.filter(on, types[0], rest)
 		if err != nil {
 			return "", err

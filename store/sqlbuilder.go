@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hce-fhir/hce/search"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -13,6 +14,9 @@ import (
 type sqlBuilder struct {
 	args    []any
 	aliases int
+	// walk marks the reverse chains to compile as a walk of the searched
+	// resources (haswalk.go).
+	walk map[*search.Hop]bool
 }
 
 // arg binds v and returns its placeholder.

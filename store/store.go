@@ -16,13 +16,14 @@ type Store struct {
 	tx   pgx.Tx   // set inside Transaction
 	pend *pending // inside Transaction: rows not yet written
 	an   *analyzer
+	kind *dbKind
 	// wake tells this process's export runner that a job was accepted.
 	wake chan struct{}
 }
 
 // New returns a Store using pool; the schema must be migrated (Migrate).
 func New(pool *pgxpool.Pool) *Store {
-	s := &Store{pool: pool, wake: make(chan struct{}, 1)}
+	s := &Store{pool: pool, wake: make(chan struct{}, 1), kind: &dbKind{}}
 	s.an = &analyzer{run: func(ctx context.Context) error {
 		_, err := pool.Exec(ctx, `ANALYZE `+analyzed)
 		return err
@@ -87,7 +88,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error {
 	if s.tx != nil {
 		return translate("transaction", pgx.BeginFunc(ctx, s.tx, func(sp pgx.Tx) error {
-			inner := &Store{pool: s.pool, tx: sp, pend: &pending{}, an: s.an}
+			inner := &Store{pool: s.pool, tx: sp, pend: &pending{}, an: s.an, kind: s.kind}
 			if err := fn(inner); err != nil {
 				return err
 			}
@@ -102,7 +103,7 @@ func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error
 // rows and commits when fn returns nil.
 func (s *Store) begin(ctx context.Context, fn func(tx *Store) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		st := &Store{pool: s.pool, tx: tx, pend: &pending{}, an: s.an}
+		st := &Store{pool: s.pool, tx: tx, pend: &pending{}, an: s.an, kind: s.kind}
 		if err := fn(st); err != nil {
 			return err
 		}
