@@ -144,5 +144,12 @@ func TestPoolConfig(t *testing.T) {
 			t.Errorf("--pool-size %d: pool of %d (want %d), cancel handler set %v, statement_timeout %q", tt.size, cfg.MaxConns, tt.want,
 				cfg.ConnConfig.BuildContextWatcherHandler != nil, cfg.ConnConfig.RuntimeParams["statement_timeout"])
 		}
+		if jit := cfg.ConnConfig.RuntimeParams["jit"]; jit != "off" {
+			t.Errorf("jit %q, want off by default", jit)
+		}
+	}
+	cfg, err := poolConfig(url+"&jit=on", dbFlags{})
+	if err != nil || cfg.ConnConfig.RuntimeParams["jit"] != "on" {
+		t.Errorf("?jit=on in the URL: %v %q", err, cfg.ConnConfig.RuntimeParams["jit"])
 	}
 }
