@@ -187,7 +187,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		<-exports
 	}()
 
-	ln, err := net.Listen("tcp", f.addr)
+	ln, err := listen(f.addr, f.opt)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -223,16 +223,31 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 // an OperationOutcome), and a write deadline past the request deadline so
 // that no connection outlives it for long.
 func httpServer(h http.Handler, opt rest.Options) *http.Server {
-	maxHeader := opt.MaxHeaderBytes
-	if maxHeader <= 0 {
-		maxHeader = rest.DefaultMaxHeaderBytes
-	}
+	maxHeader := maxHeaderBytes(opt)
 	reqTimeout := opt.RequestTimeout
 	if reqTimeout <= 0 {
 		reqTimeout = rest.DefaultRequestTimeout
 	}
 	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 2 * maxHeader,
 		WriteTimeout: reqTimeout + 10*time.Second, IdleTimeout: 2 * time.Minute}
+}
+
+// listen listens on addr for httpServer; what net/http answers itself
+// there, before the API sees a request, is an OperationOutcome too.
+func listen(addr string, opt rest.Options) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return outcomeListener(ln, maxHeaderBytes(opt)), nil
+}
+
+// maxHeaderBytes is the limit of the request line and headers of opt.
+func maxHeaderBytes(opt rest.Options) int {
+	if opt.MaxHeaderBytes <= 0 {
+		return rest.DefaultMaxHeaderBytes
+	}
+	return opt.MaxHeaderBytes
 }
 
 func migrateUp(ctx context.Context, db *database) error {
