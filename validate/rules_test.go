@@ -151,6 +151,49 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestValueLimit checks the bound on the JSON values of one resource: a
+// Bundle's entries count on their own, wherever resourceType stands, and
+// the issue names the entry at fault.
+func TestValueLimit(t *testing.T) {
+	v := New(Options{MaxValues: 8})
+	entry := func(n int) string { // an entry of 6+n values
+		return `{"resource":{"resourceType":"Patient","name":[{"given":[` + strings.TrimSuffix(strings.Repeat(`"a",`, n), ",") + `]}]}}`
+	}
+	tests := []struct {
+		name, body string
+		expr       string // "" when the body is within the limit
+	}{
+		{"within", `{"resourceType":"Patient","name":[{"given":["a","b"]}]}`, ""},
+		{"at the limit", `{"resourceType":"Patient","name":[{"given":["a","b","c"]}]}`, ""},
+		{"over", `{"resourceType":"Patient","name":[{"given":["a","b","c","d"]}]}`, "-"},
+		{"numbers, literals and objects count", `{"resourceType":"Patient","active":true,"deceasedBoolean":false,"multipleBirthInteger":1,"name":[{}],"gender":null,"birthDate":"2000"}`, "-"},
+		{"entries on their own", `{"resourceType":"Bundle","type":"collection","entry":[` + entry(2) + `,` + entry(2) + `,` + entry(2) + `]}`, ""},
+		{"resourceType after the entries", `{"entry":[` + entry(2) + `,` + entry(2) + `],"type":"collection","resourceType":"Bundle"}`, ""},
+		{"one entry over", `{"resourceType":"Bundle","type":"collection","entry":[` + entry(1) + `,` + entry(3) + `]}`, "entry[1]"},
+		{"entry of a resource that is not a Bundle", `{"resourceType":"Patient","entry":[` + entry(1) + `,` + entry(1) + `]}`, "-"},
+		{"a Bundle in an entry", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Bundle","type":"collection","entry":[` + entry(2) + `,` + entry(2) + `]}}]}`, ""},
+		{"over in a Bundle in an entry", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Bundle","type":"collection","entry":[` + entry(2) + `,` + entry(3) + `]}}]}`, "entry[0].resource.entry[1]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := v.Bytes([]byte(tc.body))
+			if tc.expr == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			fe, ok := err.(*fhir.Error)
+			if !ok || len(fe.Issues) != 1 || fe.Issues[0].Code != "too-costly" || !strings.Contains(fe.Issues[0].Diagnostics, "more than 8 JSON values") {
+				t.Fatalf("got %v, want one too-costly issue", err)
+			}
+			if got := fe.Issues[0].Expression; tc.expr == "-" && len(got) != 0 || tc.expr != "-" && !slices.Equal(got, []string{tc.expr}) {
+				t.Fatalf("expression %q, want %q", got, tc.expr)
+			}
+		})
+	}
+}
+
 func TestInvariantsListed(t *testing.T) {
 	got := Invariants()
 	if len(got) != 16 || !slices.IsSorted(got) {

@@ -12,15 +12,18 @@ import (
 // scan checks what decoding into Go values would hide: invalid UTF-8
 // (replaced by U+FFFD), NUL characters and lone surrogates (which PostgreSQL
 // refuses in jsonb), duplicate keys in an object (the last one would win),
-// and the nesting depth and array lengths the options allow. It reads body
-// once without building values. Malformed JSON is left for the decoder to
-// report: scan stops at the first byte it does not expect.
+// and the nesting depth, array lengths and values per resource the options
+// allow. It reads body once without building values. Malformed JSON is left
+// for the decoder to report: scan stops at the first byte it does not
+// expect.
 func (v *Validator) scan(body []byte) error {
 	if !utf8.Valid(body) {
 		return invalidUTF8(body)
 	}
-	s := scanner{body: body, maxDepth: v.opt.MaxDepth, maxArray: v.opt.MaxArrayLength}
-	s.value(0)
+	s := scanner{body: body, maxDepth: v.opt.MaxDepth, maxArray: v.opt.MaxArrayLength, maxValues: v.opt.MaxValues}
+	if n := s.value(0); s.err == nil && n > s.maxValues {
+		s.tooManyValues()
+	}
 	return s.err
 }
 
@@ -39,6 +42,7 @@ type scanner struct {
 	body               []byte
 	i                  int
 	maxDepth, maxArray int
+	maxValues          int
 	err                error
 	// path is the element path of the value being scanned, for messages.
 	path []segment
@@ -54,7 +58,11 @@ type segment struct {
 
 func (s *scanner) fail(code, format string, args ...any) {
 	if s.err == nil {
-		s.err = fhir.Errorf(fhir.ErrInvalid, code, fmt.Sprintf(format, args...), s.where())
+		var expr []string
+		if w := s.where(); w != "" {
+			expr = []string{w}
+		}
+		s.err = fhir.Errorf(fhir.ErrInvalid, code, fmt.Sprintf(format, args...), expr...)
 	}
 	s.i = len(s.body)
 }
@@ -91,24 +99,34 @@ func (s *scanner) ws() {
 	}
 }
 
-func (s *scanner) value(depth int) {
+// tooManyValues fails the resource at s.path: the root, or an entry of a
+// Bundle.
+func (s *scanner) tooManyValues() {
+	s.fail("too-costly", "the resource holds more than %d JSON values", s.maxValues)
+}
+
+// value scans one value and returns how many JSON values it holds, itself
+// included, less the entries of any Bundle in it (those are counted, and
+// bounded, on their own).
+func (s *scanner) value(depth int) int {
 	s.ws()
 	if s.i >= len(s.body) {
-		return
+		return 0
 	}
 	switch c := s.body[s.i]; {
 	case c == '{':
 		if depth >= s.maxDepth {
 			s.fail("too-costly", "the JSON nests deeper than %d levels", s.maxDepth)
-			return
+			return 0
 		}
-		s.object(depth + 1)
+		return s.object(depth + 1)
 	case c == '[':
 		if depth >= s.maxDepth {
 			s.fail("too-costly", "the JSON nests deeper than %d levels", s.maxDepth)
-			return
+			return 0
 		}
-		s.array(depth + 1)
+		n, _, _ := s.array(depth + 1)
+		return n
 	case c == '"':
 		s.str()
 	default:
@@ -116,43 +134,58 @@ func (s *scanner) value(depth int) {
 		for s.i < len(s.body) {
 			switch s.body[s.i] {
 			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return
+				return 1
 			}
 			s.i++
 		}
 	}
+	return 1
 }
 
-func (s *scanner) object(depth int) {
+// object scans an object and returns its count of values (see value). A
+// Bundle's entries are not in it: each must hold at most maxValues itself.
+func (s *scanner) object(depth int) int {
 	s.i++ // {
 	// Keys are compared as written; one with escapes is unescaped first.
 	// A short object is searched linearly, a long one through a map.
 	var seen [][]byte
 	var seenMap map[string]struct{}
+	count := 1
+	// The entry member, counted apart until resourceType tells whether
+	// this is a Bundle: its items' values and the largest item's.
+	entries, largest, largestAt := 0, 0, 0
+	bundle := false
 	for n := 0; ; n++ {
 		s.ws()
 		if s.i >= len(s.body) {
-			return
+			return count
 		}
 		if s.body[s.i] == '}' {
 			s.i++
-			return
+			if !bundle {
+				return count + entries
+			}
+			if largest > s.maxValues {
+				s.path = append(s.path, segment{key: "entry"}, segment{index: largestAt})
+				s.tooManyValues()
+			}
+			return count
 		}
 		if n > 0 {
 			if s.body[s.i] != ',' {
 				s.stop()
-				return
+				return count
 			}
 			s.i++
 			s.ws()
 		}
 		if s.i >= len(s.body) || s.body[s.i] != '"' {
 			s.stop()
-			return
+			return count
 		}
 		key, ok := s.str()
 		if !ok {
-			return
+			return count
 		}
 		dup := false
 		if seenMap == nil {
@@ -176,25 +209,47 @@ func (s *scanner) object(depth int) {
 		if dup {
 			s.path = append(s.path, segment{key: string(key)})
 			s.fail("structure", "duplicate JSON key %q", key)
-			return
+			return count
 		}
 		s.ws()
 		if s.i >= len(s.body) || s.body[s.i] != ':' {
 			s.stop()
-			return
+			return count
 		}
 		s.i++
+		s.ws()
 		s.path = append(s.path, segment{raw: key})
-		s.value(depth)
+		switch {
+		case string(key) == "resourceType" && s.i < len(s.body) && s.body[s.i] == '"':
+			typ, ok := s.str()
+			if !ok {
+				return count
+			}
+			bundle = string(typ) == "Bundle"
+			count++
+		case string(key) == "entry" && s.i < len(s.body) && s.body[s.i] == '[':
+			if depth >= s.maxDepth {
+				s.fail("too-costly", "the JSON nests deeper than %d levels", s.maxDepth)
+				return count
+			}
+			entries, largest, largestAt = s.array(depth + 1)
+			entries-- // the array itself counts in the object
+			count++
+		default:
+			count += s.value(depth)
+		}
 		if s.err != nil {
-			return
+			return count
 		}
 		s.path = s.path[:len(s.path)-1]
 	}
 }
 
-func (s *scanner) array(depth int) {
+// array scans an array and returns its count of values (see value), and
+// the count of its largest item with that item's index.
+func (s *scanner) array(depth int) (count, largest, largestAt int) {
 	s.i++ // [
+	count = 1
 	for n := 0; ; n++ {
 		s.ws()
 		if s.i >= len(s.body) {
@@ -216,9 +271,13 @@ func (s *scanner) array(depth int) {
 			return
 		}
 		s.path = append(s.path, segment{index: n})
-		s.value(depth)
+		c := s.value(depth)
 		if s.err != nil {
 			return
+		}
+		count += c
+		if c > largest {
+			largest, largestAt = c, n
 		}
 		s.path = s.path[:len(s.path)-1]
 	}

@@ -12,6 +12,12 @@ const (
 	// DefaultMaxArrayLength is the most items of one array: a Bundle of
 	// 100,000 entries is far beyond what a client sends at once.
 	DefaultMaxArrayLength = 100_000
+	// DefaultMaxValues is the most JSON values (strings, numbers, literals,
+	// objects and arrays) of one resource, a Bundle's entries each counted
+	// on their own: decoded, a value takes 30 to 300 bytes, so this bounds
+	// one resource to a few tens of MB. The largest resource of the Synthea
+	// samples and the official examples holds about 6,400.
+	DefaultMaxValues = 100_000
 	// maxIssues bounds the issues one validation reports.
 	maxIssues = 50
 )
@@ -24,6 +30,9 @@ type Options struct {
 	// MaxArrayLength is the most items of one array; 0 means
 	// DefaultMaxArrayLength.
 	MaxArrayLength int
+	// MaxValues is the most JSON values of one resource, each entry of a
+	// Bundle counted apart from the Bundle; 0 means DefaultMaxValues.
+	MaxValues int
 }
 
 // Validator checks resources against R4. It is safe for concurrent use.
@@ -39,20 +48,23 @@ func New(opt Options) *Validator {
 	if opt.MaxArrayLength <= 0 {
 		opt.MaxArrayLength = DefaultMaxArrayLength
 	}
+	if opt.MaxValues <= 0 {
+		opt.MaxValues = DefaultMaxValues
+	}
 	return &Validator{opt: opt}
 }
 
 // Bytes checks a JSON body's bytes only: valid UTF-8, no NUL characters or
-// lone surrogates, no duplicate keys, within the depth and array limits. It
-// is for bodies that are JSON but not a resource (a JSON Patch).
+// lone surrogates, no duplicate keys, within the depth, array and value
+// limits. It is for bodies that are JSON but not a resource (a JSON Patch).
 func (v *Validator) Bytes(body []byte) error {
 	return v.scan(body)
 }
 
 // Parse decodes and validates body as one resource: the bytes (UTF-8, no
-// NUL, no duplicate keys, within the depth and array limits), the models
-// (fhir.Parse: known elements, JSON types, required codes and elements),
-// and the R4 definitions (Resource). Every failure is a *fhir.Error of kind
+// NUL, no duplicate keys, within the depth, array and value limits), the
+// models (fhir.Parse: known elements, JSON types, required codes and
+// elements), and the R4 definitions (Resource). Every failure is a *fhir.Error of kind
 // fhir.ErrInvalid whose issues name the element paths at fault.
 func (v *Validator) Parse(body []byte) (*fhir.Resource, error) {
 	if err := v.scan(body); err != nil {

@@ -67,11 +67,11 @@ func isOutcome(t *testing.T, body string) {
 // TestRequestBounds checks the bounds on one request: a body shorter than
 // its Content-Length and a body sent a byte at a time are cut off with a
 // 400 when the body timeout ends, oversized headers get a 431, JSON over the
-// depth and array limits a 400, and every error of the HTTP layer is an
+// depth, array and value limits a 400, and every error of the HTTP layer is an
 // OperationOutcome.
 func TestRequestBounds(t *testing.T) {
 	c := testServer(t, rest.Options{BodyTimeout: 700 * time.Millisecond, MaxHeaderBytes: 8 << 10,
-		Validation: validate.Options{MaxDepth: 10, MaxArrayLength: 50}})
+		Validation: validate.Options{MaxDepth: 10, MaxArrayLength: 50, MaxValues: 200}})
 	post := "POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\n"
 
 	t.Run("Content-Length larger than the body", func(t *testing.T) {
@@ -101,6 +101,13 @@ func TestRequestBounds(t *testing.T) {
 	t.Run("array too long", func(t *testing.T) {
 		given := strings.TrimSuffix(strings.Repeat(`"a",`, 51), ",")
 		c.do("POST", "/fhir/Patient", `{"resourceType":"Patient","name":[{"given":[`+given+`]}]}`).must(t, 400).outcome(t, "too-costly", "50")
+	})
+	t.Run("too many values", func(t *testing.T) {
+		given := `{"given":[` + strings.TrimSuffix(strings.Repeat(`"a",`, 49), ",") + `]}`
+		c.do("POST", "/fhir/Patient", `{"resourceType":"Patient","name":[`+strings.Repeat(given+",", 4)+given+`]}`).must(t, 400).outcome(t, "too-costly", "200")
+		// The same values over five entries of a transaction: each is within.
+		entry := `{"resource":{"resourceType":"Patient","name":[` + given + `]},"request":{"method":"POST","url":"Patient"}}`
+		c.do("POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[`+strings.Repeat(entry+",", 4)+entry+`]}`).must(t, 200)
 	})
 	t.Run("unknown route outside /fhir", func(t *testing.T) {
 		c.do("GET", "/nowhere", nil).must(t, 404).outcome(t)

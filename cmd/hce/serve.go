@@ -70,7 +70,7 @@ func (f *serveFlags) check() error {
 	for name, v := range map[string]int{"max-params": l.Params, "max-or-values": l.Values, "max-sort-keys": l.SortKeys,
 		"max-chain-depth": l.ChainDepth, "max-has-depth": l.HasDepth, "max-includes": l.Includes, "max-iterate": l.Iterate,
 		"max-count": f.opt.MaxCount, "max-header-bytes": f.opt.MaxHeaderBytes, "max-json-depth": f.opt.Validation.MaxDepth,
-		"max-json-array": f.opt.Validation.MaxArrayLength, "default-count": f.opt.DefaultCount, "pool-size": f.db.poolSize, "search-concurrency": f.opt.SearchConcurrency} {
+		"max-json-array": f.opt.Validation.MaxArrayLength, "max-json-values": f.opt.Validation.MaxValues, "default-count": f.opt.DefaultCount, "pool-size": f.db.poolSize, "search-concurrency": f.opt.SearchConcurrency} {
 		if v < 0 {
 			return fmt.Errorf("--%s must not be negative", name)
 		}
@@ -106,6 +106,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&f.opt.MaxHeaderBytes, "max-header-bytes", rest.DefaultMaxHeaderBytes, "largest request line and headers (431 beyond) (env HCE_MAX_HEADER_BYTES)")
 	fs.IntVar(&f.opt.Validation.MaxDepth, "max-json-depth", validate.DefaultMaxDepth, "deepest nesting of objects and arrays in a body (env HCE_MAX_JSON_DEPTH)")
 	fs.IntVar(&f.opt.Validation.MaxArrayLength, "max-json-array", validate.DefaultMaxArrayLength, "most items of one array in a body (env HCE_MAX_JSON_ARRAY)")
+	fs.IntVar(&f.opt.Validation.MaxValues, "max-json-values", validate.DefaultMaxValues, "most JSON values of one resource in a body, each entry of a Bundle counted apart (env HCE_MAX_JSON_VALUES)")
 	fs.Int64Var(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the server's memory in bytes, past which the garbage collector works harder; 0 for none; GOMEMLIMIT, when set, wins (env HCE_MEMORY_LIMIT)")
 	fs.IntVar(&f.opt.DefaultCount, "default-count", 50, "page size when _count is absent (env HCE_DEFAULT_COUNT)")
 	fs.IntVar(&f.opt.MaxCount, "max-count", 1000, "largest page size (env HCE_MAX_COUNT)")
@@ -186,7 +187,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 		<-exports
 	}()
 
-	ln, err := net.Listen("tcp", f.addr)
+	ln, err := listen(f.addr, f.opt)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -222,16 +223,31 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 // an OperationOutcome), and a write deadline past the request deadline so
 // that no connection outlives it for long.
 func httpServer(h http.Handler, opt rest.Options) *http.Server {
-	maxHeader := opt.MaxHeaderBytes
-	if maxHeader <= 0 {
-		maxHeader = rest.DefaultMaxHeaderBytes
-	}
+	maxHeader := maxHeaderBytes(opt)
 	reqTimeout := opt.RequestTimeout
 	if reqTimeout <= 0 {
 		reqTimeout = rest.DefaultRequestTimeout
 	}
 	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 2 * maxHeader,
 		WriteTimeout: reqTimeout + 10*time.Second, IdleTimeout: 2 * time.Minute}
+}
+
+// listen listens on addr for httpServer; what net/http answers itself
+// there, before the API sees a request, is an OperationOutcome too.
+func listen(addr string, opt rest.Options) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return outcomeListener(ln, maxHeaderBytes(opt)), nil
+}
+
+// maxHeaderBytes is the limit of the request line and headers of opt.
+func maxHeaderBytes(opt rest.Options) int {
+	if opt.MaxHeaderBytes <= 0 {
+		return rest.DefaultMaxHeaderBytes
+	}
+	return opt.MaxHeaderBytes
 }
 
 func migrateUp(ctx context.Context, db *database) error {
