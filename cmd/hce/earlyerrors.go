@@ -49,11 +49,15 @@ type earlyErrorConn struct {
 // sorted (Connection before Content-Type) and adds Date.
 var earlyError = regexp.MustCompile(`\AHTTP/1\.1 ([45]\d\d) [^\r\n]*\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n([^\r\n]{0,200})\z`)
 
+// earlyHeaders are the headers of every early error, looked for before the
+// expression runs: a handler's response skips the expression.
+var earlyHeaders = []byte("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
+
 // plainToTLS is what net/http's TLS server writes to a plain HTTP request.
 const plainToTLS = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
 
 func (c *earlyErrorConn) Write(p []byte) (int, error) {
-	if len(p) > 512 || !bytes.HasPrefix(p, []byte("HTTP/1.")) {
+	if len(p) > 512 || !bytes.HasPrefix(p, []byte("HTTP/1.")) || !bytes.Contains(p, earlyHeaders) && string(p) != plainToTLS {
 		return c.Conn.Write(p)
 	}
 	var status int
