@@ -41,7 +41,8 @@ func planOf(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) string {
 }
 
 // planSeed fills the tables with 20,000 Observations of 500 patients, 2,000
-// Patients and their index rows, then refreshes the planner statistics.
+// Patients, 5,000 Encounters and their index rows, then refreshes the
+// planner statistics.
 var planSeed = []string{
 	`INSERT INTO resources (route, type, id, version_id, last_updated, deleted, content)
 	 SELECT g % 500, 'Observation', 'seed-o' || g, 1, now() - g * interval '1 minute', false, '{}'
@@ -65,7 +66,15 @@ var planSeed = []string{
 	`INSERT INTO idx_string (route, type, id, param, value, exact)
 	 SELECT g, 'Patient', 'seed-p' || g, p, 'name' || g, 'Name' || g
 	 FROM generate_series(1, 2000) g, unnest(ARRAY['name', 'family']) p`,
-	`ANALYZE resources, idx_token, idx_date, idx_reference, idx_string`,
+	`INSERT INTO idx_quantity (route, type, id, param, value, system, code, unit)
+	 SELECT g % 500, 'Observation', 'seed-o' || g, 'value-quantity', g % 200, 'http://unitsofmeasure.org', u, u
+	 FROM generate_series(1, 20000) g, LATERAL (VALUES (CASE WHEN g % 3 = 0 THEN 'kg' ELSE 'mm[Hg]' END)) x(u)`,
+	`INSERT INTO resources (route, type, id, version_id, last_updated, deleted, content)
+	 SELECT g % 500, 'Encounter', 'seed-e' || g, 1, now(), false, '{}' FROM generate_series(1, 5000) g`,
+	`INSERT INTO idx_date (route, type, id, param, lo, hi)
+	 SELECT g % 500, 'Encounter', 'seed-e' || g, 'date', now() - g * interval '1 day', now() - g * interval '1 day' + interval '1 hour'
+	 FROM generate_series(1, 5000) g`,
+	`ANALYZE resources, idx_token, idx_date, idx_reference, idx_string, idx_quantity`,
 }
 
 // seqScan finds sequential scans of the resource and index tables (shard
