@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-		"strings"
+	"strings"
 	"testing"
 
 	"github.com/hce-fhir/hce/internal/testdb"
