@@ -275,6 +275,13 @@ func explain(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) string {
 // transaction that is rolled back, and returns the plan as text.
 func explainAfter(t *testing.T, pool *pgxpool.Pool, setup []string, sql string, args ...any) string {
 	t.Helper()
+	return explainEach(t, pool, setup, []string{sql}, [][]any{args})[0]
+}
+
+// explainEach runs the setup statements, then EXPLAIN of each statement
+// with its arguments, in one transaction that is rolled back.
+func explainEach(t *testing.T, pool *pgxpool.Pool, setup, sqls []string, args [][]any) []string {
+	t.Helper()
 	ctx := context.Background()
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -286,13 +293,17 @@ func explainAfter(t *testing.T, pool *pgxpool.Pool, setup []string, sql string, 
 			t.Fatalf("%v\n%s", err, stmt)
 		}
 	}
-	rows, err := tx.Query(ctx, "EXPLAIN "+sql, args...)
-	if err != nil {
-		t.Fatalf("explain: %v\n%s", err, sql)
+	plans := make([]string, len(sqls))
+	for i, sql := range sqls {
+		rows, err := tx.Query(ctx, "EXPLAIN "+sql, args[i]...)
+		if err != nil {
+			t.Fatalf("explain: %v\n%s", err, sql)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans[i] = strings.Join(lines, "\n")
 	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
+	return plans
 }

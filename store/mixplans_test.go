@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -84,20 +83,21 @@ func TestMixPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plans := plansOf(t, pool, append(sqls, walk), append(args, b.args))
+	sqls, args = append(sqls, walk), append(args, b.args)
+	plans := plansOf(t, pool, sqls, args)
 	for i, p := range mixPatterns {
-		checkPlan(t, p.name, plans[i], p.index, citus)
+		checkPlan(t, p.name, sqls[i], plans[i], p.index, citus)
 	}
-	checkPlan(t, "patient-has-observation (walk)", plans[len(mixPatterns)], "resources_type_id", citus)
+	checkPlan(t, "patient-has-observation (walk)", walk, plans[len(mixPatterns)], "resources_type_id", citus)
 	if !citus && !strings.Contains(plans[len(mixPatterns)], "hashed SubPlan") {
 		t.Errorf("the walk does not hash the inner rows:\n%s", plans[len(mixPatterns)])
 	}
 }
 
-func checkPlan(t *testing.T, name, plan, index string, citus bool) {
+func checkPlan(t *testing.T, name, sql, plan, index string, citus bool) {
 	t.Helper()
 	if seqScan.MatchString(plan) {
-		t.Errorf("%s: sequential scan:\n%s", name, plan)
+		t.Errorf("%s: sequential scan:\n%s\n%s", name, sql, plan)
 	}
 	if citus || index == "" {
 		return
@@ -107,42 +107,18 @@ func checkPlan(t *testing.T, name, plan, index string, citus bool) {
 			return
 		}
 	}
-	t.Errorf("%s: the plan does not use %s:\n%s", name, index, plan)
+	t.Errorf("%s: the plan does not use %s:\n%s\n%s", name, index, sql, plan)
 }
 
 // plansOf returns the EXPLAIN of each statement with its arguments, over
-// the planSeed volume and with sequential scans disabled, in one
-// transaction that is rolled back.
+// the planSeed volume and with sequential scans disabled.
 func plansOf(t *testing.T, pool *pgxpool.Pool, sqls []string, args [][]any) []string {
 	t.Helper()
-	ctx := context.Background()
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	setup := append(append([]string{}, planSeed...), `SET LOCAL enable_seqscan = off`)
-	if New(pool).CheckCitus(ctx) == nil {
+	setup := append([]string{}, planSeed...)
+	if New(pool).CheckCitus(context.Background()) == nil {
 		setup = append(setup, `SET LOCAL citus.propagate_set_commands = 'local'`)
 	}
-	for _, stmt := range setup {
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			t.Fatalf("%v\n%s", err, stmt)
-		}
-	}
-	out := make([]string, len(sqls))
-	for i, sql := range sqls {
-		rows, err := tx.Query(ctx, "EXPLAIN "+sql, args[i]...)
-		if err != nil {
-			t.Fatalf("explain: %v\n%s", err, sql)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[i] = fmt.Sprintf("-- %s\n%s", sql, strings.Join(lines, "\n"))
-	}
-	return out
+	return explainEach(t, pool, append(setup, `SET LOCAL enable_seqscan = off`), sqls, args)
 }
 
 // TestSearchesAreNotPrepared checks that a search repeated many times is

@@ -31,13 +31,7 @@ func parseQuery(t *testing.T, typ, raw string) *search.Query {
 // inside the transaction that is rolled back.
 func planOf(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) string {
 	t.Helper()
-	setup := append([]string{}, planSeed...)
-	if New(pool).CheckCitus(context.Background()) == nil {
-		// Send the SET below to the workers' shard queries too.
-		setup = append(setup, `SET LOCAL citus.propagate_set_commands = 'local'`)
-	}
-	setup = append(setup, `SET LOCAL enable_seqscan = off`)
-	return explainAfter(t, pool, setup, sql, args...)
+	return plansOf(t, pool, []string{sql}, [][]any{args})[0]
 }
 
 // planSeed fills the tables with 20,000 Observations of 500 patients, 2,000
