@@ -22,10 +22,17 @@ type Resource struct {
 // that conform to the R4 models. Every failure is an *Error of kind
 // ErrInvalid whose issues name the element paths at fault.
 func Parse(body []byte) (*Resource, error) {
-	doc, err := decodeObject(body)
+	doc, err := DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
+	return ParseContent(doc)
+}
+
+// ParseContent is Parse of a body already decoded by DecodeObject: it
+// checks doc's resourceType and id and validates it, and returns the
+// Resource whose Content is doc.
+func ParseContent(doc map[string]any) (*Resource, error) {
 	typ, _ := doc["resourceType"].(string)
 	if typ == "" {
 		return nil, Errorf(ErrInvalid, "required", "the resource has no resourceType", "resourceType")
@@ -47,8 +54,9 @@ func Parse(body []byte) (*Resource, error) {
 	return r, nil
 }
 
-// decodeObject decodes exactly one JSON object, keeping numbers as written.
-func decodeObject(body []byte) (map[string]any, error) {
+// DecodeObject decodes exactly one JSON object, keeping numbers as written
+// (json.Number). A failure is an *Error of kind ErrInvalid.
+func DecodeObject(body []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

@@ -21,9 +21,15 @@ const maxIssues = 20
 // checked too. The error is an *Error of kind ErrInvalid with one issue per
 // problem, each naming the element path (Patient.name[0].given[1]).
 func Validate(doc map[string]any) error {
-	v := &validator{}
 	typ, _ := doc["resourceType"].(string)
-	v.resource(doc, typ)
+	return ValidateAt(doc, typ)
+}
+
+// ValidateAt is Validate of a resource found at path in a larger document
+// (Bundle.entry[3].resource): the issues' paths start with it.
+func ValidateAt(doc map[string]any, path string) error {
+	v := &validator{}
+	v.resource(doc, path)
 	if len(v.issues) == 0 {
 		return nil
 	}
@@ -171,6 +177,14 @@ func (v *validator) value(f *field, val any, path string) {
 		}
 		v.object(m, shapeOf(f.typ), path, "")
 	case kindResource:
+		if c, ok := val.(*Checked); ok {
+			for _, is := range c.Issues {
+				if len(v.issues) < maxIssues {
+					v.issues = append(v.issues, is)
+				}
+			}
+			return
+		}
 		m, ok := val.(map[string]any)
 		if !ok {
 			v.mismatch(val, "a resource object", path)

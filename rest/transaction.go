@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hce-fhir/hce/fhir"
+	"github.com/hce-fhir/hce/validate"
 	"github.com/labstack/echo/v4"
 )
 
@@ -40,12 +41,20 @@ func (h *Handler) repoOf(c echo.Context) Repository {
 }
 
 // entry is one Bundle.entry of a batch or transaction, as HCE processes it.
+// Its resource is kept as JSON and decoded only while the entry is worked
+// on, so that a large Bundle is never decoded whole.
 type entry struct {
-	index    int
-	fullURL  string
-	method   string
-	url      string
+	index   int
+	fullURL string
+	method  string
+	url     string
+	// typ and raw are the resource's type and JSON (nil when the entry has
+	// none); resource is raw decoded, while in use (see content); changed
+	// says whether the resolver rewrote references in it since.
+	typ      string
+	raw      []byte
 	resource map[string]any
+	changed  bool
 	header   http.Header // If-Match, If-None-Match, If-None-Exist, If-Modified-Since
 	id       string      // the id assigned to a POST in advance
 	// existing is set when a POST's ifNoneExist matched: nothing is created.
@@ -70,7 +79,9 @@ func (h *Handler) bundle(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.validator.Parse(body)
+	// Validated entry by entry: each resource stays JSON until its entry
+	// is worked on.
+	r, resources, err := h.validator.ParseEntries(body)
 	if err != nil {
 		return err
 	}
@@ -81,7 +92,7 @@ func (h *Handler) bundle(c echo.Context) error {
 	if kind != "batch" && kind != "transaction" {
 		return fhir.Invalid(`Bundle.type must be "batch" or "transaction", not `+strconv.Quote(kind), "Bundle.type")
 	}
-	entries, err := bundleEntries(r.Content)
+	entries, err := bundleEntries(r.Content, resources)
 	if err != nil {
 		return err
 	}
@@ -118,6 +129,9 @@ func (h *Handler) bundle(c echo.Context) error {
 				if err := res.resolve(ctx, e); err != nil {
 					return entryError(e, err)
 				}
+				if err := res.release(); err != nil {
+					return entryError(e, err)
+				}
 			}
 			for _, e := range processingOrder(entries) {
 				resp, err := h.dispatch(ctx, repo, c, e)
@@ -125,9 +139,10 @@ func (h *Handler) bundle(c echo.Context) error {
 					return entryError(e, err)
 				}
 				responses[e.index] = resp
-				// Stored: its decoded form, several times its JSON, can go
-				// (a transaction is not retried entry by entry).
-				e.resource = nil
+				// Stored: its decoded form, several times its JSON, and
+				// the JSON can go (a transaction is not retried entry by
+				// entry).
+				e.resource, e.raw = nil, nil
 			}
 			return nil
 		})
@@ -143,11 +158,16 @@ func (h *Handler) bundle(c echo.Context) error {
 // savepoint when repo is itself a transaction) and records its response.
 func (h *Handler) batchEntry(ctx context.Context, repo Repository, c echo.Context, entries []*entry, e *entry, responses []fhir.BundleEntry) {
 	err := repo.Transaction(ctx, func(repo Repository) error {
-		if err := h.newResolver(repo, entries).resolve(ctx, e); err != nil {
+		res := h.newResolver(repo, entries)
+		// The entries decoded go back to JSON, rewritten, for a retry; one
+		// that cannot be encoded stays decoded.
+		defer func() { _ = res.release() }()
+		if err := res.resolve(ctx, e); err != nil {
 			return err
 		}
 		var err error
 		responses[e.index], err = h.dispatch(ctx, repo, c, e)
+		_ = e.release()
 		return err
 	})
 	if err != nil {
@@ -155,8 +175,10 @@ func (h *Handler) batchEntry(ctx context.Context, repo Repository, c echo.Contex
 	}
 }
 
-// bundleEntries reads the entries' requests; a malformed one fails the Bundle.
-func bundleEntries(doc map[string]any) ([]*entry, error) {
+// bundleEntries reads the entries' requests, and takes their resources
+// from resources (validate.Validator.ParseEntries left them out of doc); a
+// malformed one fails the Bundle.
+func bundleEntries(doc map[string]any, resources []validate.Entry) ([]*entry, error) {
 	raw, _ := doc["entry"].([]any)
 	entries := make([]*entry, 0, len(raw))
 	for i, item := range raw {
@@ -170,7 +192,9 @@ func bundleEntries(doc map[string]any) ([]*entry, error) {
 		e.fullURL, _ = m["fullUrl"].(string)
 		e.method, _ = req["method"].(string)
 		e.url, _ = req["url"].(string)
-		e.resource, _ = m["resource"].(map[string]any)
+		if i < len(resources) {
+			e.typ, e.raw = resources[i].Type, resources[i].JSON
+		}
 		if _, ok := methodOrder[e.method]; !ok {
 			return nil, fhir.Invalid("unsupported request method "+strconv.Quote(e.method), path+".request.method")
 		}
@@ -178,7 +202,7 @@ func bundleEntries(doc map[string]any) ([]*entry, error) {
 		if e.url == "" {
 			return nil, fhir.Invalid("entry has no request.url", path+".request.url")
 		}
-		if (e.method == "POST" || e.method == "PUT") && e.resource == nil {
+		if (e.method == "POST" || e.method == "PUT") && e.raw == nil {
 			return nil, fhir.Invalid(e.method+" entry has no resource", path+".resource")
 		}
 		for field, header := range map[string]string{"ifMatch": "If-Match", "ifNoneMatch": "If-None-Match",
@@ -206,6 +230,7 @@ type resolver struct {
 	repo    Repository
 	targets map[string]string // fullUrl -> Type/id
 	posts   map[string]*entry // fullUrl -> POST entry not yet given an id
+	held    []*entry          // the entries decoded since the last release
 }
 
 func (h *Handler) newResolver(repo Repository, entries []*entry) *resolver {
@@ -236,16 +261,20 @@ func (r *resolver) resolve(ctx context.Context, e *entry) error {
 // rewrite replaces e's references, giving the POST entries they name their
 // ids first.
 func (r *resolver) rewrite(ctx context.Context, e *entry) error {
-	if e.resource == nil || e.rewritten {
+	if e.raw == nil || e.rewritten {
 		return nil
 	}
+	doc, err := r.content(e)
+	if err != nil {
+		return err
+	}
 	e.rewritten = true
-	var err error
-	walkReferences(e.resource, func(ref string) string {
+	walkReferences(doc, func(ref string) string {
 		if err != nil {
 			return ref
 		}
 		if t, ok := r.targets[ref]; ok {
+			e.changed = e.changed || t != ref
 			return t
 		}
 		if later, ok := r.posts[ref]; ok {
@@ -253,6 +282,7 @@ func (r *resolver) rewrite(ctx context.Context, e *entry) error {
 			if err = r.identify(ctx, later); err != nil {
 				return ref
 			}
+			e.changed = true
 			return r.targets[ref]
 		}
 		if strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:") {
@@ -271,6 +301,7 @@ func (r *resolver) rewrite(ctx context.Context, e *entry) error {
 			default:
 				t := typ + "/" + ids[0]
 				r.targets[ref] = t // the same criteria recur across a Bundle
+				e.changed = true
 				return t
 			}
 		}
@@ -296,7 +327,7 @@ func (r *resolver) identify(ctx context.Context, e *entry) error {
 			return nil // identified inside the cycle
 		}
 	}
-	typ, _ := e.resource["resourceType"].(string)
+	typ := e.typ
 	if cond := e.header.Get("If-None-Exist"); cond != "" {
 		if err := r.repo.Lock(ctx, typ+"?"+cond); err != nil {
 			return err
@@ -313,7 +344,11 @@ func (r *resolver) identify(ctx context.Context, e *entry) error {
 		}
 	}
 	if e.existing == "" {
-		e.id = r.repo.NewID(&fhir.Resource{Type: typ, Content: e.resource})
+		doc, err := r.content(e)
+		if err != nil {
+			return err
+		}
+		e.id = r.repo.NewID(&fhir.Resource{Type: typ, Content: doc})
 	}
 	if e.fullURL != "" {
 		delete(r.posts, e.fullURL)
@@ -323,6 +358,26 @@ func (r *resolver) identify(ctx context.Context, e *entry) error {
 			r.targets[e.fullURL] = typ + "/" + e.id
 		}
 	}
+	return nil
+}
+
+// content returns e's resource decoded, decoding its JSON when it is not;
+// release lets it go again.
+func (r *resolver) content(e *entry) (map[string]any, error) {
+	if e.resource == nil {
+		r.held = append(r.held, e)
+	}
+	return e.content()
+}
+
+// release turns the entries decoded since the last release back into JSON.
+func (r *resolver) release() error {
+	for _, e := range r.held {
+		if err := e.release(); err != nil {
+			return err
+		}
+	}
+	r.held = r.held[:0]
 	return nil
 }
 
@@ -360,10 +415,13 @@ func (h *Handler) dispatch(ctx context.Context, repo Repository, c echo.Context,
 	}
 	var body []byte
 	rctx := context.WithValue(context.WithValue(ctx, txRepo{}, repo), entryIndex{}, e.index+1)
-	if e.resource != nil {
-		typ, _ := e.resource["resourceType"].(string)
-		id, _ := e.resource["id"].(string)
-		rctx = context.WithValue(rctx, parsedResource{}, &fhir.Resource{Type: typ, ID: id, Content: e.resource})
+	doc, err := e.content()
+	if err != nil {
+		return fhir.BundleEntry{}, err
+	}
+	if doc != nil {
+		id, _ := doc["id"].(string)
+		rctx = context.WithValue(rctx, parsedResource{}, &fhir.Resource{Type: e.typ, ID: id, Content: doc})
 		body = []byte("{}") // stands for the resource, which travels in the context
 	}
 	if e.method == "POST" && e.id != "" {

@@ -49,7 +49,7 @@ func (h *Handler) validateOperation(c echo.Context) error {
 	if resource == nil {
 		return fhir.Invalid("$validate needs a resource: the body, or the resource parameter of a Parameters body")
 	}
-	r, err := h.validator.Parse(resource)
+	r, _, err := h.validator.ParseEntries(resource)
 	if err != nil {
 		return outcome(c, err)
 	}

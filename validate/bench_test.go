@@ -12,8 +12,9 @@ import (
 
 // BenchmarkSynthea validates one mid-sized Synthea transaction Bundle per
 // iteration and reports the time per resource in it: ns/resource for the
-// whole of Parse (bytes, models and definitions), and defs-ns/resource for
-// the definitions walk alone (Resource).
+// whole of Parse (bytes, models and definitions) and of ParseEntries (the
+// same, entry by entry), then for the models, the definitions walk alone
+// (Resource) and the byte scan.
 func BenchmarkSynthea(b *testing.B) {
 	files := syntheaBundles(b)
 	// The median-sized bundle, so that the figure is typical.
@@ -32,6 +33,15 @@ func BenchmarkSynthea(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
 			if _, err := v.Parse(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/resource")
+	})
+	b.Run("ParseEntries", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if _, _, err := v.ParseEntries(body); err != nil {
 				b.Fatal(err)
 			}
 		}

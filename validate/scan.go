@@ -17,15 +17,35 @@ import (
 // for the decoder to report: scan stops at the first byte it does not
 // expect.
 func (v *Validator) scan(body []byte) error {
+	return v.scanSplit(body, nil)
+}
+
+// scanSplit is scan that also finds, when split is not nil, where the
+// resources of a Bundle's entries are in body.
+func (v *Validator) scanSplit(body []byte, split *bundleSplit) error {
 	if !utf8.Valid(body) {
 		return invalidUTF8(body)
 	}
-	s := scanner{body: body, maxDepth: v.opt.MaxDepth, maxArray: v.opt.MaxArrayLength, maxValues: v.opt.MaxValues}
+	s := scanner{body: body, maxDepth: v.opt.MaxDepth, maxArray: v.opt.MaxArrayLength, maxValues: v.opt.MaxValues, split: split}
 	if n := s.value(0); s.err == nil && n > s.maxValues {
 		s.tooManyValues()
 	}
+	if split != nil && s.stopped {
+		split.bundle = false // malformed: the decoder reports where
+	}
 	return s.err
 }
+
+// bundleSplit is where a Bundle's entries' resources are in its body.
+type bundleSplit struct {
+	// bundle says whether the body is a Bundle the scan read to its end.
+	bundle bool
+	// spans are the entries' resources that are JSON objects, in order.
+	spans []span
+}
+
+// span is the resource of entry: body[start:end].
+type span struct{ entry, start, end int }
 
 func invalidUTF8(body []byte) error {
 	for i := 0; i < len(body); {
@@ -46,6 +66,10 @@ type scanner struct {
 	err                error
 	// path is the element path of the value being scanned, for messages.
 	path []segment
+	// split, when set, records the entries' resources of a Bundle body;
+	// stopped says whether the scan met malformed JSON.
+	split   *bundleSplit
+	stopped bool
 }
 
 // segment is one step of a path: an object key, or an array index when key
@@ -86,7 +110,7 @@ func (s *scanner) where() string {
 }
 
 // stop ends the scan silently: the decoder reports malformed JSON.
-func (s *scanner) stop() { s.i = len(s.body) }
+func (s *scanner) stop() { s.i, s.stopped = len(s.body), true }
 
 func (s *scanner) ws() {
 	for s.i < len(s.body) {
@@ -162,6 +186,9 @@ func (s *scanner) object(depth int) int {
 		}
 		if s.body[s.i] == '}' {
 			s.i++
+			if s.split != nil && depth == 1 {
+				s.split.bundle = bundle
+			}
 			if !bundle {
 				return count + entries
 			}
@@ -235,6 +262,11 @@ func (s *scanner) object(depth int) int {
 			entries, largest, largestAt = s.array(depth + 1)
 			entries-- // the array itself counts in the object
 			count++
+		case s.split != nil && depth == 3 && string(key) == "resource" && len(s.path) == 3 &&
+			string(s.path[0].raw) == "entry" && s.i < len(s.body) && s.body[s.i] == '{':
+			start := s.i
+			count += s.value(depth)
+			s.split.spans = append(s.split.spans, span{entry: s.path[1].index, start: start, end: s.i})
 		default:
 			count += s.value(depth)
 		}

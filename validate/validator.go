@@ -70,6 +70,11 @@ func (v *Validator) Parse(body []byte) (*fhir.Resource, error) {
 	if err := v.scan(body); err != nil {
 		return nil, err
 	}
+	return v.decode(body)
+}
+
+// decode is Parse of a body already scanned.
+func (v *Validator) decode(body []byte) (*fhir.Resource, error) {
 	r, err := fhir.Parse(body)
 	if err != nil {
 		return nil, err
@@ -88,23 +93,23 @@ func (v *Validator) Parse(body []byte) (*fhir.Resource, error) {
 // in [Invariants]. The issues are returned as a *fhir.Error of kind
 // fhir.ErrInvalid; nil means valid.
 func (v *Validator) Resource(doc map[string]any) error {
-	w := &walker{}
 	typ, _ := doc["resourceType"].(string)
-	w.resource(doc, typ, false)
-	if len(w.issues) == 0 {
-		return nil
-	}
-	return &fhir.Error{Kind: fhir.ErrInvalid, Issues: w.issues}
-}
-
-// Check parses and validates body and returns every issue found, without
-// stopping at the first layer that fails; it backs the $validate operation.
-func (v *Validator) Check(body []byte) []fhir.Issue {
-	if _, err := v.Parse(body); err != nil {
-		if fe, ok := err.(*fhir.Error); ok {
-			return fe.Issues
-		}
-		return []fhir.Issue{{Severity: "error", Code: "invalid", Diagnostics: err.Error()}}
+	if issues := v.resourceAt(doc, typ); len(issues) > 0 {
+		return &fhir.Error{Kind: fhir.ErrInvalid, Issues: issues}
 	}
 	return nil
+}
+
+// resourceAt returns the issues Resource finds in a resource found at path.
+func (v *Validator) resourceAt(doc map[string]any, path string) []fhir.Issue {
+	w := &walker{}
+	w.resource(doc, path, false)
+	return w.issues
+}
+
+// Check parses and validates body as ParseEntries does and returns the
+// issues found; it backs the $validate operation.
+func (v *Validator) Check(body []byte) []fhir.Issue {
+	_, _, err := v.ParseEntries(body)
+	return issuesOf(err)
 }

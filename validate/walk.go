@@ -178,6 +178,14 @@ func (w *walker) value(val any, el *spec.Element, t *spec.TypeDef, typ, path str
 		}
 		return
 	}
+	if c, ok := val.(*fhir.Checked); ok {
+		for _, is := range c.Issues {
+			if len(w.issues) < maxIssues {
+				w.issues = append(w.issues, is)
+			}
+		}
+		return // a resource walked on its own (bundle.go)
+	}
 	m, ok := val.(map[string]any)
 	if !ok {
 		return // the models' check reports the JSON type

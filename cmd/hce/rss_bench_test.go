@@ -37,9 +37,9 @@ import (
 // by the array limit before it is decoded); 5 MB with 1M strings over 20
 // arrays, to $validate (found too-costly by the value limit before it is
 // decoded); the same strings in 20 Patients of a Bundle, each within the
-// limits, to $validate; the Synthea transaction Bundle nearest 5 MB; and
-// one transaction of about 60 MB made of the entries of several Synthea
-// Bundles.
+// limits, to $validate and as a transaction of 20 POSTs; the Synthea
+// transaction Bundle nearest 5 MB; and one transaction of about 60 MB made
+// of the entries of several Synthea Bundles.
 func BenchmarkRequestPeakRSS(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("reads /proc")
@@ -73,6 +73,11 @@ func BenchmarkRequestPeakRSS(b *testing.B) {
 		patients[i] = `{"resource":{"resourceType":"Patient","name":[` + n + `]}}`
 	}
 	inEntries := `{"resourceType":"Bundle","type":"collection","entry":[` + strings.Join(patients, ",") + `]}`
+	posts := make([]string, len(names))
+	for i, n := range names {
+		posts[i] = `{"resource":{"resourceType":"Patient","name":[` + n + `]},"request":{"method":"POST","url":"Patient"}}`
+	}
+	inTransaction := `{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(posts, ",") + `]}`
 	var five []byte
 	for _, f := range files {
 		if body := gunzip(b, f); !strings.Contains(f, "Information") && (five == nil || absDiff(len(body), 5<<20) < absDiff(len(five), 5<<20)) {
@@ -88,6 +93,7 @@ func BenchmarkRequestPeakRSS(b *testing.B) {
 		{"5MB-one-array-of-1M-strings", "/Patient", []byte(oneArray), 400},
 		{"5MB-1M-strings-in-20-arrays-validate", "/Patient/$validate", []byte(spread), 200},
 		{"5MB-1M-strings-in-20-entries-validate", "/Bundle/$validate", []byte(inEntries), 200},
+		{"5MB-1M-strings-in-20-entries-transaction", "", []byte(inTransaction), 200},
 		{"synthea-transaction-" + strconv.Itoa(len(five)>>20) + "MB", "", five, 200},
 		{"transaction-" + strconv.Itoa(len(big)>>20) + "MB", "", big, 200},
 	}

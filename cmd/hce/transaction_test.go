@@ -101,6 +101,38 @@ func TestTransaction(t *testing.T) {
 		}
 	})
 
+	t.Run("references in a cycle between entries", func(t *testing.T) {
+		a, b := patient("CycleA"), patient("CycleB")
+		a["link"] = []any{map[string]any{"type": "seealso", "other": map[string]any{"reference": "urn:uuid:cycle-b"}}}
+		b["link"] = []any{map[string]any{"type": "seealso", "other": map[string]any{"reference": "urn:uuid:cycle-a"}}}
+		obs := observation("urn:uuid:cycle-b")
+		es := c.do("POST", "/fhir", bundleOf("transaction",
+			post("urn:uuid:cycle-o", obs), post("urn:uuid:cycle-a", a), post("urn:uuid:cycle-b", b),
+		)).must(t, 200).entries(t)
+		refs := make([]string, len(es))
+		for i, e := range es {
+			refs[i] = entryLocation(e)
+		}
+		for i, want := range []string{refs[2], refs[2], refs[1]} {
+			got := c.do("GET", "/fhir/"+refs[i], nil).must(t, 200)
+			ref := got.str("subject.reference")
+			if i > 0 {
+				ref = got.body["link"].([]any)[0].(map[string]any)["other"].(map[string]any)["reference"].(string)
+			}
+			if ref != want || !strings.HasPrefix(want, "Patient/") {
+				t.Errorf("%s refers to %q, want %s", refs[i], ref, want)
+			}
+		}
+	})
+
+	t.Run("an invalid resource is named by its entry", func(t *testing.T) {
+		bad := patient("Invalid")
+		bad["birthDate"] = "2021-02-29"
+		c.do("POST", "/fhir", bundleOf("transaction",
+			post("urn:uuid:valid-1", patient("Valid")), post("urn:uuid:invalid-1", bad),
+		)).must(t, 400).outcome(t, "Bundle.entry[1].resource.birthDate")
+	})
+
 	t.Run("a failing entry stores nothing and is named", func(t *testing.T) {
 		before := c.do("GET", "/fhir/Patient/_history?_count=1", nil).must(t, 200).str("total")
 		r := c.do("POST", "/fhir", bundleOf("transaction",

@@ -48,6 +48,8 @@ func TestValidateOperation(t *testing.T) {
 		{"malformed JSON", "/fhir/Patient/$validate", `{"resourceType":`, 200, "error", ""},
 		{"invariant", "/fhir/Patient/$validate", `{"resourceType":"Patient","contact":[{"gender":"male"}]}`, 200, "error", "Patient.contact[0]"},
 		{"a Parameters itself", "/fhir/Parameters/$validate", `{"resourceType":"Parameters","parameter":[{"name":"n","valuePositiveInt":0}]}`, 200, "error", "Parameters.parameter[0].value.ofType(positiveInt)"},
+		{"a Bundle, valid", "/fhir/Bundle/$validate", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + good + `},{"resource":` + good + `}]}`, 200, "information", ""},
+		{"a Bundle, an invalid entry", "/fhir/Bundle/$validate", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + good + `},{"resource":` + bad + `}]}`, 200, "error", "Bundle.entry[1].resource.birthDate"},
 		{"wrong type", "/fhir/Observation/$validate", good, 400, "error", ""},
 		{"unknown mode", "/fhir/Patient/$validate", params(good, "merge"), 400, "error", ""},
 		{"no resource", "/fhir/Patient/$validate", params("", "create"), 400, "error", ""},
