@@ -21,7 +21,7 @@ var (
 	compiled  sync.Map // expression -> *fhirpath.Expr, or error
 	negInf    = time.Date(-4713, 1, 1, 0, 0, 0, 0, time.UTC)
 	posInf    = time.Date(294276, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxValues = 10000 // per resource, so that a hostile resource cannot explode the index
+	maxValues = 10000 // index rows per resource, so that a hostile resource cannot explode the index
 )
 
 // MinTime and MaxTime stand for the open ends of a Period; the store writes
@@ -51,7 +51,6 @@ func Compile(expr string) (*fhirpath.Expr, error) {
 // was valid, and search on that parameter simply finds nothing.
 func Extract(r *fhir.Resource) *Index {
 	x := &Index{}
-	n := 0
 	for _, p := range spec.Params(r.Type) {
 		if p.Expression == "" || Unindexed[p.Code] || p.Type == "special" {
 			continue
@@ -65,23 +64,39 @@ func Extract(r *fhir.Resource) *Index {
 			continue
 		}
 		for _, node := range nodes {
-			if n++; n > maxValues {
+			// Rows, not nodes, count: one HumanName of 50,000 given names
+			// is one node and 50,000 rows of name.
+			if x.add(r, p, node, maxValues-x.rows()) {
 				return x
 			}
-			x.add(r, p, node)
 		}
 	}
 	return x
 }
 
-func (x *Index) add(r *fhir.Resource, p *spec.SearchParam, n fhirpath.Node) {
+// rows is the number of index rows x holds.
+func (x *Index) rows() int {
+	return len(x.Strings) + len(x.Tokens) + len(x.Dates) + len(x.Numbers) + len(x.Quantities) + len(x.References) +
+		len(x.URIs) + len(x.Composites)
+}
+
+// add adds the rows of node, at most room, and reports whether room ran
+// out.
+func (x *Index) add(r *fhir.Resource, p *spec.SearchParam, n fhirpath.Node, room int) bool {
+	before := x.rows()
 	switch p.Type {
 	case "string":
 		for _, s := range strings_(n) {
+			if x.rows()-before == room {
+				break
+			}
 			x.Strings = append(x.Strings, String{Param: p.Code, Value: search.NormalizeString(s), Exact: s})
 		}
 	case "token":
 		for _, t := range tokens(n) {
+			if x.rows()-before == room {
+				break
+			}
 			t.Param = p.Code
 			x.Tokens = append(x.Tokens, t)
 		}
@@ -105,7 +120,7 @@ func (x *Index) add(r *fhir.Resource, p *spec.SearchParam, n fhirpath.Node) {
 			ref.Param = p.Code
 			x.References = append(x.References, *ref)
 		}
-		if ident != nil {
+		if ident != nil && x.rows()-before < room {
 			// :identifier searches the reference's logical identifier as a token.
 			ident.Param = p.Code + ":identifier"
 			x.Tokens = append(x.Tokens, *ident)
@@ -115,8 +130,14 @@ func (x *Index) add(r *fhir.Resource, p *spec.SearchParam, n fhirpath.Node) {
 			x.URIs = append(x.URIs, URI{Param: p.Code, Value: s})
 		}
 	case "composite":
-		x.Composites = append(x.Composites, composites(r, p, n)...)
+		for _, c := range composites(r, p, n) {
+			if x.rows()-before == room {
+				break
+			}
+			x.Composites = append(x.Composites, c)
+		}
 	}
+	return x.rows()-before >= room
 }
 
 // strings_ returns the texts a string parameter matches in a node: the

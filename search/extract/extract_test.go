@@ -3,6 +3,8 @@ package extract
 import (
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +215,26 @@ func TestTimingIsOneRange(t *testing.T) {
 	}
 	if !got[0].Lo.Equal(time.Date(2019, 12, 30, 0, 0, 0, 0, time.UTC)) || !got[0].Hi.Equal(time.Date(2020, 3, 2, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("Timing gave [%v, %v), want [2019-12-30, 2020-03-02)", got[0].Lo, got[0].Hi)
+	}
+}
+
+// TestIndexRowsBounded checks that one resource gives at most maxValues
+// index rows however its values are nested: one name of 50,000 given
+// names is one value of name but 50,000 rows.
+func TestIndexRowsBounded(t *testing.T) {
+	given := make([]string, 50_000)
+	for i := range given {
+		given[i] = `"g` + strconv.Itoa(i) + `"`
+	}
+	x := Extract(parse(t, `{"resourceType":"Patient","gender":"female","name":[{"given":[`+strings.Join(given, ",")+`]}]}`))
+	if n := x.rows(); n != maxValues {
+		t.Errorf("%d index rows, want the bound %d", n, maxValues)
+	}
+	gender := false
+	for _, tok := range x.Tokens {
+		gender = gender || tok.Param == "gender"
+	}
+	if !gender {
+		t.Error("the values before the bound were dropped too: no gender")
 	}
 }
