@@ -101,5 +101,5 @@ func (h *Handler) ndjson(c echo.Context) error {
 	if len(entries) == 0 {
 		return statusError(http.StatusBadRequest, "required", "request body has no resources")
 	}
-	return writeJSON(c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", Type: "batch-response", Entry: entries})
+	return writeBundle(c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", Type: "batch-response", Entry: entries})
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hce-fhir/hce/fhir"
 	"github.com/labstack/echo/v4"
 )
 
@@ -157,13 +158,53 @@ func writeJSON(c echo.Context, code int, v any) error {
 	case []byte:
 		body = b
 	default:
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
+		var err error
+		if body, err = encodeJSON(v); err != nil {
 			return err
 		}
-		body = buf.Bytes()
 	}
 	return c.Blob(code, mediaType(c)+"; charset=utf-8", body)
+}
+
+// encodeJSON encodes v as the API writes JSON: without HTML escapes, with
+// a final newline.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return buf.Bytes(), err
+}
+
+// writeBundle renders b as writeJSON would, encoding and writing one entry
+// at a time: a batch or transaction response holds every resource it
+// stored, and encoded whole it would be held twice over in one growing
+// buffer. The entries are HCE's own values around stored JSON, which
+// encode without error.
+func writeBundle(c echo.Context, code int, b fhir.Bundle) error {
+	entries := b.Entry
+	b.Entry = nil
+	head, err := encodeJSON(b)
+	if err != nil || len(entries) == 0 {
+		return writeJSON(c, code, b)
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, mediaType(c)+"; charset=utf-8")
+	w.WriteHeader(code)
+	// head is {...}\n: the entries go before its closing brace.
+	w.Write(head[:len(head)-2])
+	w.Write([]byte(`,"entry":[`))
+	for i := range entries {
+		part, err := encodeJSON(entries[i])
+		if err != nil {
+			return err
+		}
+		entries[i] = fhir.BundleEntry{} // written: its resource can go
+		if i > 0 {
+			w.Write([]byte(","))
+		}
+		w.Write(part[:len(part)-1])
+	}
+	_, err = w.Write([]byte("]}\n"))
+	return err
 }

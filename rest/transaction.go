@@ -150,7 +150,7 @@ func (h *Handler) bundle(c echo.Context) error {
 			return err
 		}
 	}
-	return writeJSON(c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", ID: uuid.NewString(),
+	return writeBundle(c, http.StatusOK, fhir.Bundle{ResourceType: "Bundle", ID: uuid.NewString(),
 		Type: kind + "-response", Entry: responses})
 }
 
