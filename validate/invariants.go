@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -14,7 +15,7 @@ import (
 // search/fhirpath, has a test of a resource that holds it and one that
 // breaks it, and holds on every official R4 example. The structural rules
 // ele-1, ext-1 and dom-2 to dom-5 are checked in Go instead (walk.go,
-// contained.go).
+// contained.go), and so is per-1 (goInvariants).
 var checkedInvariants = map[string]string{
 	"ait-1": "AllergyIntolerance",  // AllergyIntolerance: clinicalStatus unless entered-in-error
 	"ait-2": "AllergyIntolerance",  // AllergyIntolerance: no clinicalStatus when entered-in-error
@@ -34,9 +35,13 @@ var checkedInvariants = map[string]string{
 	"qty-3": "Quantity",            // Quantity: a code needs a system
 }
 
+// goInvariants are the invariants checked in Go because their FHIRPath
+// needs what search/fhirpath lacks: per-1 compares dates (period.go).
+var goInvariants = []string{"per-1"}
+
 // Invariants returns the keys of the invariants that are evaluated, sorted.
 func Invariants() []string {
-	var keys []string
+	keys := slices.Clone(goInvariants)
 	for k := range checkedInvariants {
 		keys = append(keys, k)
 	}

@@ -37,6 +37,8 @@ var invariantCases = []struct {
 	{"obs-7", `{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueString":"a","component":[{"code":{"coding":[{"system":"http://loinc.org","code":"2"}]},"valueString":"b"}]}`,
 		`{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueString":"a","component":[{"code":{"coding":[{"system":"http://loinc.org","code":"1"}]},"valueString":"b"}]}`, "Observation"},
 	{"pat-1", `{"resourceType":"Patient","contact":[{"name":{"text":"a"}}]}`, `{"resourceType":"Patient","contact":[{"gender":"male"}]}`, "Patient.contact[0]"},
+	{"per-1", `{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"period":{"start":"2020-01-01T10:00:00Z","end":"2020-01-01T11:00:00Z"}}`,
+		`{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"period":{"start":"2020-01-02","end":"2020-01-01"}}`, "Encounter.period"},
 	{"qty-3", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1,"system":"http://unitsofmeasure.org","code":"mg"}}`,
 		`{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1,"code":"mg"}}`, "Observation.value.ofType(Quantity)"},
 }
@@ -65,6 +67,32 @@ func TestInvariants(t *testing.T) {
 	for _, key := range Invariants() {
 		if !covered[key] {
 			t.Errorf("invariant %s has no test case", key)
+		}
+	}
+}
+
+// TestPeriodPrecision checks per-1 across precisions: a Period breaks it
+// only when its start begins after its end is over.
+func TestPeriodPrecision(t *testing.T) {
+	v := New(Options{})
+	for _, tt := range []struct {
+		start, end string
+		breaks     bool
+	}{
+		{"2020-01", "2020-01-15", false},                   // the month holds the day
+		{"2020-01-15", "2020-01-15", false},                // one day
+		{"2020-01-15T10:00:00Z", "2020-01-15", false},      // within the day
+		{"2020-02", "2020-01-15", true},                    // starts after
+		{"2020-01-16T00:00:00+01:00", "2020-01-15", false}, // 23:00 UTC on the 15th
+		{"2020-01-16T00:00:00Z", "2020-01-15", true},
+	} {
+		body := `{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"period":{"start":"` + tt.start + `","end":"` + tt.end + `"}}`
+		broke := false
+		for _, is := range v.Check([]byte(body)) {
+			broke = broke || is.Code == "invariant"
+		}
+		if broke != tt.breaks {
+			t.Errorf("start %s, end %s: per-1 broken %v, want %v", tt.start, tt.end, broke, tt.breaks)
 		}
 	}
 }

@@ -196,7 +196,7 @@ func TestValueLimit(t *testing.T) {
 
 func TestInvariantsListed(t *testing.T) {
 	got := Invariants()
-	if len(got) != 16 || !slices.IsSorted(got) {
+	if len(got) != 17 || !slices.IsSorted(got) {
 		t.Fatalf("Invariants() = %v", got)
 	}
 	doc, err := os.ReadFile("../docs/validation.md")

@@ -218,6 +218,8 @@ func (w *walker) complex(m map[string]any, t *spec.TypeDef, defPath, path string
 	switch defPath {
 	case "Extension":
 		w.extension(m, path)
+	case "Period":
+		w.period(m, path)
 	case "Reference":
 		if s, ok := m["reference"].(string); ok {
 			if problem := reference(s); problem != "" {
