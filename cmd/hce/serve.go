@@ -238,8 +238,8 @@ func migrateUp(ctx context.Context, db *database) error {
 	return store.MigrateUp(ctx, db.pool)
 }
 
-// newServer wires the store into the FHIR API, with tracing, request ids and
-// JSON request logs.
+// newServer wires the store into the FHIR API, with request ids, JSON
+// request logs and, when an exporter is configured, tracing.
 func newServer(st *store.Store, opt rest.Options, reg *prometheus.Registry, log *slog.Logger) *echo.Echo {
 	return newServerWith(st, nil, opt, reg, log)
 }
@@ -255,7 +255,9 @@ func newServerWith(st *store.Store, rec *store.Reconciler, opt rest.Options, reg
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
-	e.Use(otelecho.Middleware("hce"))
+	if tracing() {
+		e.Use(otelecho.Middleware("hce"))
+	}
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogMethod: true, LogURI: true, LogStatus: true, LogLatency: true, LogRequestID: true, LogError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
