@@ -133,7 +133,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	}
-	log := newLogger(stderr)
+	logs := newLogBuffer(stderr)
+	defer logs.Flush() // last: after everything else has logged its stop
+	log := serveLogger(logs)
 	slog.SetDefault(log)
 	setMemoryLimit(f.memoryLimit)
 	setHeapFloor(f.heapFloor)
