@@ -1,7 +1,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: build run test gotest test-ha postman vet fuzz bench bench-volume bench-audit image image-push image-patroni image-patroni-push
+.PHONY: build run test gotest test-ha postman vet fuzz bench bench-volume bench-audit bench-read image image-push image-patroni image-patroni-push
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hce ./cmd/hce
@@ -66,6 +66,11 @@ BENCH_FLAGS ?=
 # Read throughput with the audit trail off and on, side by side (needs wrk).
 bench-audit: build
 	bash bench/audit.sh
+
+# Read by id against pgbench -S on the same PostgreSQL, side by side, with
+# the ratio (needs wrk, pgbench, psql, jq; ROUNDS, DURATION, CLIENTS, FILES).
+bench-read: build
+	bash bench/read.sh
 
 bench-volume: build
 	bash bench/volume.sh --resources $(BENCH_RESOURCES) $(BENCH_FLAGS)

@@ -33,9 +33,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 // labelled names the interaction of a route for the metrics and the audit.
 func labelled(interaction string) echo.MiddlewareFunc {
+	var label any = interaction // boxed once, not on every request
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Set(ctxInteraction, interaction)
+			c.Set(ctxInteraction, label)
 			return next(c)
 		}
 	}

@@ -42,7 +42,8 @@ func negotiate(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func responseType(r *http.Request) (string, error) {
-	if f := r.URL.Query().Get("_format"); f != "" {
+	// Most requests have no query: no map of parameters to parse then.
+	if f := formatParam(r); f != "" {
 		base, _, _ := strings.Cut(f, ";")
 		if mt, ok := jsonFormats[strings.ToLower(strings.TrimSpace(base))]; ok {
 			return mt, nil
@@ -71,6 +72,14 @@ func responseType(r *http.Request) (string, error) {
 		}
 	}
 	return "", statusError(http.StatusNotAcceptable, "not-supported", "cannot produce any of Accept: "+accept+"; HCE serves application/fhir+json and application/json")
+}
+
+// formatParam is the request's _format parameter, "" when absent.
+func formatParam(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return r.URL.Query().Get("_format")
 }
 
 // mediaType is the response media type chosen by negotiate.
@@ -163,7 +172,19 @@ func writeJSON(c echo.Context, code int, v any) error {
 			return err
 		}
 	}
-	return c.Blob(code, mediaType(c)+"; charset=utf-8", body)
+	return c.Blob(code, contentTypeOf(mediaType(c)), body)
+}
+
+// contentTypeOf is the Content-Type of a response in media type mt: the
+// two JSON types without building the string on every response.
+func contentTypeOf(mt string) string {
+	switch mt {
+	case mimeFHIRJSON:
+		return mimeFHIRJSON + "; charset=utf-8"
+	case mimeJSON:
+		return mimeJSON + "; charset=utf-8"
+	}
+	return mt + "; charset=utf-8"
 }
 
 // encodeJSON encodes v as the API writes JSON: without HTML escapes, with

@@ -51,7 +51,9 @@ func ifMatch(c echo.Context) (int64, error) {
 // setVersionHeaders sets ETag and Last-Modified for v.
 func setVersionHeaders(c echo.Context, v *fhir.Version) {
 	h := c.Response().Header()
-	h.Set("ETag", v.ETag())
+	// Keys in canonical form ("Etag" on the wire either way), so that
+	// Set need not build them.
+	h.Set("Etag", v.ETag())
 	h.Set("Last-Modified", v.LastUpdated.UTC().Format(http.TimeFormat))
 }
 

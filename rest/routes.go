@@ -42,11 +42,12 @@ func (h *Handler) Register(e *echo.Echo, reg prometheus.Registerer, gather prome
 // authenticated; authorization is the Repository's (authorize.go).
 func (h *Handler) fhirRoutes(e *echo.Echo) {
 	// Middleware is attached per route, not to a group: a group's catch-all
-	// would turn 405 Method Not Allowed into 404.
+	// would turn 405 Method Not Allowed into 404. It is composed here, once:
+	// Echo applies the middleware given to Add anew on every request.
 	limit := bodyLimit(h.opt.MaxBodyBytes)
 	body, deadline := bodyDeadline(h.opt.BodyTimeout), requestDeadline(h.opt.RequestTimeout)
 	route := func(method, path, interaction string, fn echo.HandlerFunc) {
-		e.Add(method, "/fhir"+path, deadline(body(negotiate(limit(preconditions(fn))))), labelled(interaction), h.audited, h.authenticate)
+		e.Add(method, "/fhir"+path, labelled(interaction)(h.audited(h.authenticate(deadline(body(negotiate(limit(preconditions(fn)))))))))
 	}
 	route(http.MethodGet, "/metadata", "capabilities", h.capabilities)
 	route(http.MethodPost, "", "batch/transaction", h.bundle)
@@ -76,12 +77,7 @@ func (h *Handler) fhirRoutes(e *echo.Echo) {
 	route(http.MethodGet, "/$export-status/:job", "export-status", h.exportStatus)
 	route(http.MethodDelete, "/$export-status/:job", "export-cancel", h.exportCancel)
 	// Files are NDJSON whatever the Accept header: no negotiation.
-	e.Add(http.MethodGet, "/fhir/$export-file/:job/:file", h.exportFile, func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			c.Set(ctxInteraction, "export-file")
-			return next(c)
-		}
-	}, h.audited, h.authenticate)
+	e.Add(http.MethodGet, "/fhir/$export-file/:job/:file", labelled("export-file")(h.audited(h.authenticate(h.exportFile))))
 	route(http.MethodGet, "/:type/:id/$everything", "everything", h.everything)
 	route(http.MethodPost, "/:type/:id/$everything", "everything", h.everything)
 	route(http.MethodGet, "/:type/:id/:comp", "search-compartment", h.searchCompartment)

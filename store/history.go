@@ -103,7 +103,7 @@ func (s *Store) instanceHistory(ctx context.Context, q fhir.HistoryQuery, before
 	// Nothing on this page: find where the first version is, if anywhere.
 	err = atHome(ctx, s.q(), q.Type, q.ID, func(rt int32) error {
 		route = rt
-		return s.q().QueryRow(ctx, fmt.Sprintf(readHistoryVersion, t.history), rt, q.Type, q.ID, 1).Scan(new(int64), new(time.Time), new(bool), new([]byte))
+		return s.q().QueryRow(ctx, t.readVersion, rt, q.Type, q.ID, 1).Scan(new(int64), new(time.Time), new(bool), new([]byte))
 	})
 	if err != nil || route == fhir.RouteOf(q.ID) {
 		return out, err

@@ -30,15 +30,14 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*fhir.Version, error)
 	if typ == auditType {
 		return s.readAuditEvent(ctx, id)
 	}
-	what := "read " + refString(typ, id)
 	t := tablesFor(typ)
 	v := &fhir.Version{Type: typ, ID: id}
 	err := atHome(ctx, s.q(), typ, id, func(route int32) error {
-		return s.q().QueryRow(ctx, fmt.Sprintf(readCurrent, t.resources), route, typ, id).
+		return s.q().QueryRow(ctx, t.readCurrent, route, typ, id).
 			Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content)
 	})
 	if err != nil {
-		return nil, notFound(translate(what, err), typ, id)
+		return nil, notFound(translate("read "+refString(typ, id), err), typ, id)
 	}
 	if v.Deleted {
 		return v, fhir.Errorf(fhir.ErrGone, "deleted", refString(typ, id)+" was deleted (version "+fmt.Sprint(v.VersionID)+")")
@@ -59,7 +58,6 @@ func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Ver
 		}
 		return v, err
 	}
-	what := fmt.Sprintf("vread %s/_history/%d", refString(typ, id), vid)
 	var v *fhir.Version
 	err := atHome(ctx, s.q(), typ, id, func(route int32) error {
 		var err error
@@ -67,22 +65,27 @@ func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*fhir.Ver
 		return err
 	})
 	if err != nil {
-		return nil, translate(what, err)
+		return nil, translate(vreadWhat(typ, id, vid), err)
 	}
 	if v.Deleted {
-		return v, fmt.Errorf("store: %s: %w", what, fhir.ErrGone)
+		return v, fmt.Errorf("store: %s: %w", vreadWhat(typ, id, vid), fhir.ErrGone)
 	}
 	return v, nil
 }
 
 func readVersion(ctx context.Context, q db, route int32, typ, id string, vid int64) (*fhir.Version, error) {
 	v := &fhir.Version{Type: typ, ID: id}
-	err := q.QueryRow(ctx, fmt.Sprintf(readHistoryVersion, tablesFor(typ).history), route, typ, id, vid).
+	err := q.QueryRow(ctx, tablesFor(typ).readVersion, route, typ, id, vid).
 		Scan(&v.VersionID, &v.LastUpdated, &v.Deleted, &v.Content)
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// vreadWhat names a vread in its errors; built only when there is one.
+func vreadWhat(typ, id string, vid int64) string {
+	return fmt.Sprintf("vread %s/_history/%d", refString(typ, id), vid)
 }
 
 // atHome runs fn at the route typ/id names and, when fn finds nothing

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -120,7 +119,7 @@ func (s *Store) inTx(ctx context.Context, what string, fn func(tx *Store) error)
 	return translate(what, s.begin(ctx, fn))
 }
 
-func refString(typ, id string) string { return fmt.Sprintf("%s/%s", typ, id) }
+func refString(typ, id string) string { return typ + "/" + id }
 
 // Lock takes a transaction-scoped advisory lock on key; outside Transaction
 // it is released at once, so callers lock inside one.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/hce-fhir/hce/fhir/spec"
@@ -16,6 +17,9 @@ type tableSet struct {
 	idx map[string]string
 	// index lists the index tables, sorted, for deleting a resource's rows.
 	index []string
+	// readCurrent and readVersion are the statements by id on these
+	// tables (read.go), built once instead of on every read.
+	readCurrent, readVersion string
 }
 
 var (
@@ -25,7 +29,8 @@ var (
 )
 
 func newTableSet(resources, history, indexPrefix string) tableSet {
-	t := tableSet{resources: resources, history: history, idx: map[string]string{}}
+	t := tableSet{resources: resources, history: history, idx: map[string]string{},
+		readCurrent: fmt.Sprintf(readCurrent, resources), readVersion: fmt.Sprintf(readHistoryVersion, history)}
 	for _, typ := range []string{"string", "token", "date", "number", "quantity", "reference", "uri", "composite"} {
 		t.idx[typ] = indexPrefix + typ
 		t.index = append(t.index, indexPrefix+typ)

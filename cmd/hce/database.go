@@ -67,7 +67,9 @@ func poolConfig(url string, d dbFlags) (*pgxpool.Config, error) {
 	cfg.ConnConfig.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelGrace}
 	}
-	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
+	if tracing() {
+		cfg.ConnConfig.Tracer = otelpgx.NewTracer()
+	}
 	if d.shardCount > 0 {
 		// Read by the migration that distributes the tables on Citus.
 		cfg.ConnConfig.RuntimeParams["hce.shard_count"] = strconv.Itoa(d.shardCount)

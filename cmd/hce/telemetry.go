@@ -37,6 +37,16 @@ func setupTracing(ctx context.Context) (func(), error) {
 	return func() { _ = tp.Shutdown(context.Background()) }, nil
 }
 
+// tracing reports whether spans go anywhere: setupTracing installed an SDK
+// tracer provider. Otherwise the global provider is OpenTelemetry's no-op
+// and the Echo middleware and the pgx tracer would build, on every request
+// and statement, spans that are dropped; they are attached only when it
+// reports true.
+func tracing() bool {
+	_, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider)
+	return ok
+}
+
 func tracingConfigured() bool {
 	for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
 		if os.Getenv(k) != "" {
