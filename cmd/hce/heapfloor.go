@@ -9,8 +9,11 @@ import (
 	"sync/atomic"
 )
 
-// defaultHeapFloor is the default of --gc-heap-floor.
-const defaultHeapFloor = 64 << 20
+// defaultHeapFloor is the default of --gc-heap-floor. 32 MiB gives reads
+// by id what 64 MiB did (16,560 against 16,600–16,800 requests/s, 16,000
+// without a floor) and leaves the peak of a 5 MB request where it is
+// without a floor (82 MB for a Synthea transaction; 108 MB at 64 MiB).
+const defaultHeapFloor = 32 << 20
 
 // heapFloor keeps the garbage collector from running before the heap has
 // grown to floor bytes. The server's live heap is a few MiB, so with
