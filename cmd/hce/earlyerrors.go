@@ -53,16 +53,23 @@ var earlyError = regexp.MustCompile(`\AHTTP/1\.1 ([45]\d\d) [^\r\n]*\r\nContent-
 // expression runs: a handler's response skips the expression.
 var earlyHeaders = []byte("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
 
+// expectationFailed is net/http's answer to an Expect header other than
+// 100-continue: an empty 417, which no handler of HCE sends.
+var expectationFailed = regexp.MustCompile(`\AHTTP/1\.1 417 Expectation Failed\r\n(?:[A-Za-z-]+: [^\r\n]*\r\n)*Content-Length: 0\r\n\r\n\z`)
+
 // plainToTLS is what net/http's TLS server writes to a plain HTTP request.
 const plainToTLS = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
 
 func (c *earlyErrorConn) Write(p []byte) (int, error) {
-	if len(p) > 512 || !bytes.HasPrefix(p, []byte("HTTP/1.")) || !bytes.Contains(p, earlyHeaders) && string(p) != plainToTLS {
+	if len(p) > 512 || !bytes.HasPrefix(p, []byte("HTTP/1.")) ||
+		!bytes.Contains(p, earlyHeaders) && string(p) != plainToTLS && !expectationFailed.Match(p) {
 		return c.Conn.Write(p)
 	}
 	var status int
 	var text string
-	if string(p) == plainToTLS {
+	if expectationFailed.Match(p) {
+		status, text = http.StatusExpectationFailed, "the Expect header is not supported: only 100-continue is"
+	} else if string(p) == plainToTLS {
 		status, text = http.StatusBadRequest, "this port speaks HTTPS: send the request over TLS"
 	} else if m := earlyError.FindSubmatch(p); m != nil {
 		status, _ = strconv.Atoi(string(m[1]))

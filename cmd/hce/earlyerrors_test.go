@@ -46,6 +46,7 @@ func TestEarlyErrors(t *testing.T) {
 		// Between the limit and twice it: the API's 431, as before.
 		{"headers over the limit", get + "Host: x\r\nX-Padding: " + strings.Repeat("a", 10<<10) + "\r\n\r\n", 431, "limit of 8192 bytes"},
 		{"unknown route", "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", 404, ""},
+		{"unsupported Expect", get + "Host: x\r\nExpect: something\r\n\r\n", 417, "only 100-continue"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
