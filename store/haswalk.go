@@ -2,7 +2,8 @@ package store
 
 import (
 	"context"
-	"sync"
+	"errors"
+	"sync/atomic"
 
 	"github.com/hce-fhir/hce/search"
 )
@@ -21,15 +22,26 @@ const hasWalkAbove = 1000
 
 // dbKind is what the store learns once of the database it is on.
 type dbKind struct {
-	once  sync.Once
-	citus bool
+	known atomic.Bool
+	citus atomic.Bool
 }
 
-// onCitus reports whether the database is a Citus coordinator. Asked once:
-// a database does not turn into a Citus cluster while HCE serves it.
+// onCitus reports whether the database is a Citus coordinator. A definite
+// answer is kept, since a database does not turn into a Citus cluster
+// while HCE serves it; when the check fails (the database is down, the
+// request gone) the answer is yes, which only forgoes the walk, and is
+// asked again next time.
 func (s *Store) onCitus(ctx context.Context) bool {
-	s.kind.once.Do(func() { s.kind.citus = s.CheckCitus(ctx) == nil })
-	return s.kind.citus
+	if s.kind.known.Load() {
+		return s.kind.citus.Load()
+	}
+	err := s.CheckCitus(ctx)
+	if err != nil && !errors.Is(err, ErrNotCitus) {
+		return true
+	}
+	s.kind.citus.Store(err == nil)
+	s.kind.known.Store(true)
+	return err == nil
 }
 
 // probeReverseChains marks in b the _has filters of q, one hop deep with an
