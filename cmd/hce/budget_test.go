@@ -256,32 +256,43 @@ func TestSearchConcurrency(t *testing.T) {
 		// their budgets, one of them takes the slot and holds it, slow too,
 		// past the other's budget; otherwise both wait theirs out. Either
 		// way at least one answers 503 (it waited out its budget) and none
-		// gets a result.
+		// gets a result. On a loaded machine B and C may start so far apart
+		// that each runs its budget out in turn (two 400s): the round is
+		// then run again, at most three times.
 		short, _ := budgetServer(t, rest.Options{SearchTimeout: 200 * time.Millisecond, SearchConcurrency: 1}, pool)
 		type answer struct {
 			code int
 			body string
 		}
-		first := make(chan int, 1)
-		go func() { code, _ := short.get(context.Background(), path); first <- code }()
-		if !waitFor(5*time.Second, func() bool { return short.gauge(t, "hce_searches_running") == 1 }) {
-			t.Fatal("the first search did not start")
+		round := func() map[int]int {
+			first := make(chan int, 1)
+			go func() { code, _ := short.get(context.Background(), path); first <- code }()
+			if !waitFor(5*time.Second, func() bool { return short.gauge(t, "hce_searches_running") == 1 }) {
+				t.Fatal("the first search did not start")
+			}
+			// Half A's budget later, so that B and C still wait when A lets go.
+			time.Sleep(100 * time.Millisecond)
+			later := make(chan answer, 2)
+			for range 2 {
+				go func() { code, body := short.get(context.Background(), path); later <- answer{code, body} }()
+			}
+			if code := <-first; code != 400 {
+				t.Errorf("the slow search answered %d, want 400", code)
+			}
+			codes := map[int]int{}
+			for range 2 {
+				a := <-later
+				codes[a.code]++
+				if a.code == 503 && (!strings.HasPrefix(a.body, "5 ") || !strings.Contains(a.body, `"throttled"`)) {
+					t.Errorf("waiting past the budget: %s; want throttled with Retry-After", a.body)
+				}
+			}
+			return codes
 		}
-		// Half A's budget later, so that B and C still wait when A lets go.
-		time.Sleep(100 * time.Millisecond)
-		later := make(chan answer, 2)
-		for range 2 {
-			go func() { code, body := short.get(context.Background(), path); later <- answer{code, body} }()
-		}
-		if code := <-first; code != 400 {
-			t.Errorf("the slow search answered %d, want 400", code)
-		}
-		codes := map[int]int{}
-		for range 2 {
-			a := <-later
-			codes[a.code]++
-			if a.code == 503 && (!strings.HasPrefix(a.body, "5 ") || !strings.Contains(a.body, `"throttled"`)) {
-				t.Errorf("waiting past the budget: %s; want throttled with Retry-After", a.body)
+		var codes map[int]int
+		for range 3 {
+			if codes = round(); codes[400]+codes[503] != 2 || codes[503] > 0 {
+				break
 			}
 		}
 		if codes[503] == 0 || codes[400]+codes[503] != 2 {
