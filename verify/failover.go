@@ -177,17 +177,13 @@ type failoverResult struct {
 
 	baselineOK bool // every probe answered 200 before the stop
 
-	stopAt, stopDone time.Time
-	stopOut          string
-	stopErr          error
+	stop commandRun
 
 	failed    bool // some read failed after the stop
 	firstFail time.Time
 	failProbe int // the probe that failed first
 
-	startAt, startDone time.Time
-	startOut           string
-	startErr           error
+	start commandRun
 
 	recovered   bool // every probe that failed answers 200 again
 	recoveredAt time.Time
@@ -228,27 +224,23 @@ func measureFailover(ctx context.Context, c *client, cfg Config, probes []probe,
 	}
 
 	logf("verify: stopping a worker: %s", cfg.StopWorkerCmd)
-	res.stopAt = time.Now()
-	sctx, scancel := context.WithTimeout(ctx, commandTimeout)
-	res.stopOut, res.stopErr = stop(sctx)
-	scancel()
-	res.stopDone = time.Now()
+	res.stop = runCommand(ctx, stop)
 
 	// Wait for the first read that fails after the stop began; when the
 	// stop command failed, only look at what was already seen.
-	failBy := res.stopAt.Add(cfg.failWithin)
-	if res.stopErr != nil {
+	failBy := res.stop.at.Add(cfg.failWithin)
+	if res.stop.err != nil {
 		failBy = time.Now()
 	}
 	res.failed = w.waitFor(ctx, failBy, func(s [][]sample) bool {
-		at, i := firstFailure(s, res.stopAt)
+		at, i := firstFailure(s, res.stop.at)
 		if i >= 0 {
 			res.firstFail, res.failProbe = at, i
 		}
 		return i >= 0
 	})
 	if res.failed {
-		logf("verify: %s failed %s after the stop command began", probes[res.failProbe].ref, formatDuration(res.firstFail.Sub(res.stopAt)))
+		logf("verify: %s failed %s after the stop command began", probes[res.failProbe].ref, formatDuration(res.firstFail.Sub(res.stop.at)))
 		// Keep the worker down a little: enough reads of the other workers'
 		// patients to tell whether they are affected.
 		select {
@@ -261,8 +253,8 @@ func measureFailover(ctx context.Context, c *client, cfg Config, probes []probe,
 	startWorker(context.WithoutCancel(ctx), res, start, cfg, logf)
 
 	// Recovery: every probe that failed answers 200 again.
-	res.recovered = w.waitFor(ctx, res.startAt.Add(cfg.recoverWithin), func(s [][]sample) bool {
-		at, ok := recoveredAt(s, res.stopAt)
+	res.recovered = w.waitFor(ctx, res.start.at.Add(cfg.recoverWithin), func(s [][]sample) bool {
+		at, ok := recoveredAt(s, res.stop.at)
 		if ok {
 			res.recoveredAt = at
 		}
@@ -278,14 +270,28 @@ func measureFailover(ctx context.Context, c *client, cfg Config, probes []probe,
 	return res
 }
 
-// startWorker runs the start command once, bounded by commandTimeout.
+// startWorker runs the start command once.
 func startWorker(ctx context.Context, res *failoverResult, start action, cfg Config, logf func(string, ...any)) {
 	logf("verify: starting the worker: %s", cfg.StartWorkerCmd)
-	res.startAt = time.Now()
-	sctx, cancel := context.WithTimeout(ctx, commandTimeout)
+	res.start = runCommand(ctx, start)
+}
+
+// commandRun is one run of an operator's command: when it began and
+// ended, what it printed and how it exited.
+type commandRun struct {
+	at, done time.Time
+	out      string
+	err      error
+}
+
+// runCommand runs fn once, bounded by commandTimeout.
+func runCommand(ctx context.Context, fn action) commandRun {
+	r := commandRun{at: time.Now()}
+	cctx, cancel := context.WithTimeout(ctx, commandTimeout)
 	defer cancel()
-	res.startOut, res.startErr = start(sctx)
-	res.startDone = time.Now()
+	r.out, r.err = fn(cctx)
+	r.done = time.Now()
+	return r
 }
 
 // firstFailure finds the earliest failed read after t, and its probe (-1 if
@@ -360,7 +366,7 @@ func (res *failoverResult) downNode() string {
 // failedAfterStop reports whether probe i failed once the stop began.
 func (res *failoverResult) failedAfterStop(i int) bool {
 	for _, s := range res.samples[i] {
-		if !s.ok && s.at.After(res.stopAt) {
+		if !s.ok && s.at.After(res.stop.at) {
 			return true
 		}
 	}
@@ -378,7 +384,7 @@ func (res *failoverResult) outageWindow() (from, to time.Time) {
 			}
 		}
 	}
-	return res.stopAt, to
+	return res.stop.at, to
 }
 
 // report turns the measurements into checks and metrics.
@@ -396,14 +402,14 @@ func (res *failoverResult) report(rep *Report) {
 		add("reads before the stop", true, 0, fmt.Sprintf("%d probed patients answer 200", len(res.probes)))
 	}
 	switch {
-	case res.stopAt.IsZero() && !res.baselineOK:
+	case res.stop.at.IsZero() && !res.baselineOK:
 		add("stop worker (--stop-worker-cmd)", false, 0, "not run: reads already fail before any worker is stopped")
 		return
-	case res.stopAt.IsZero():
+	case res.stop.at.IsZero():
 		add("stop worker (--stop-worker-cmd)", false, 0, "not run: the run ended first")
 		return
 	}
-	add("stop worker (--stop-worker-cmd)", res.stopErr == nil, res.stopDone.Sub(res.stopAt), commandDetail(res.stopErr, res.stopOut))
+	add("stop worker (--stop-worker-cmd)", res.stop.err == nil, res.stop.done.Sub(res.stop.at), res.stop.detail())
 
 	if res.failed {
 		p := res.probes[res.failProbe]
@@ -411,12 +417,12 @@ func (res *failoverResult) report(rep *Report) {
 		if n := res.downNode(); n != "" {
 			where = " (on " + n + ")"
 		}
-		add("reads fail while the worker is down", true, res.firstFail.Sub(res.stopAt),
-			fmt.Sprintf("%s%s failed %s after the stop command began", p.ref, where, formatDuration(res.firstFail.Sub(res.stopAt))))
-		rep.metric("failover: first failure after stop", "%s", formatDuration(res.firstFail.Sub(res.stopAt)))
+		add("reads fail while the worker is down", true, res.firstFail.Sub(res.stop.at),
+			fmt.Sprintf("%s%s failed %s after the stop command began", p.ref, where, formatDuration(res.firstFail.Sub(res.stop.at))))
+		rep.metric("failover: first failure after stop", "%s", formatDuration(res.firstFail.Sub(res.stop.at)))
 	} else if res.cut != nil {
 		add("reads fail while the worker is down", false, 0, "not measured: the run ended first ("+res.cut.Error()+")")
-	} else if res.stopErr != nil {
+	} else if res.stop.err != nil {
 		add("reads fail while the worker is down", false, 0, fmt.Sprintf("no read of %d probed patients failed: the stop command failed", len(res.probes)))
 	} else {
 		add("reads fail while the worker is down", false, 0,
@@ -475,31 +481,32 @@ func (res *failoverResult) report(rep *Report) {
 		rep.metric("failover: other patients", "none probed: no other node holds test patients")
 	}
 
-	add("start worker (--start-worker-cmd)", res.startErr == nil, res.startDone.Sub(res.startAt), commandDetail(res.startErr, res.startOut))
+	add("start worker (--start-worker-cmd)", res.start.err == nil, res.start.done.Sub(res.start.at), res.start.detail())
 	switch {
 	case !res.failed:
 		// Nothing failed: recovery has no meaning, and the check above failed.
 	case res.recovered:
-		add("recovery", true, res.recoveredAt.Sub(res.startAt),
-			fmt.Sprintf("every failing patient answers 200 again %s after the start command began", formatDuration(res.recoveredAt.Sub(res.startAt))))
+		add("recovery", true, res.recoveredAt.Sub(res.start.at),
+			fmt.Sprintf("every failing patient answers 200 again %s after the start command began", formatDuration(res.recoveredAt.Sub(res.start.at))))
 		rep.metric("failover: fail duration", "%s", formatDuration(res.recoveredAt.Sub(res.firstFail)))
-		rep.metric("failover: recovery time", "%s after the start command (which took %s)", formatDuration(res.recoveredAt.Sub(res.startAt)), formatDuration(res.startDone.Sub(res.startAt)))
+		rep.metric("failover: recovery time", "%s after the start command (which took %s)", formatDuration(res.recoveredAt.Sub(res.start.at)), formatDuration(res.start.done.Sub(res.start.at)))
 	case res.cut != nil:
 		add("recovery", false, 0, "not measured: the run ended first ("+res.cut.Error()+")")
 		rep.metric("failover: recovery time", "not measured")
 	default:
-		add("recovery", false, 0, fmt.Sprintf("reads still fail %s after the start command began", formatDuration(to.Sub(res.startAt).Round(time.Millisecond))))
+		add("recovery", false, 0, fmt.Sprintf("reads still fail %s after the start command began", formatDuration(to.Sub(res.start.at).Round(time.Millisecond))))
 		rep.metric("failover: recovery time", "not recovered")
 	}
 }
 
-// commandDetail describes how an operator command ended.
-func commandDetail(err error, out string) string {
+// detail describes how the command ended: its error or exit status 0,
+// and the last line it printed.
+func (r commandRun) detail() string {
 	d := "exit status 0"
-	if err != nil {
-		d = err.Error()
+	if r.err != nil {
+		d = r.err.Error()
 	}
-	if out = strings.TrimSpace(out); out != "" {
+	if out := strings.TrimSpace(r.out); out != "" {
 		lines := strings.Split(out, "\n")
 		d += ": " + truncate(lines[len(lines)-1], 120)
 	}

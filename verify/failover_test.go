@@ -217,10 +217,10 @@ func TestFailoverTiming(t *testing.T) {
 	if res.failProbe != 0 || res.downNode() != "w2" {
 		t.Errorf("first failure on probe %d, down node %q; want probe 0 on w2", res.failProbe, res.downNode())
 	}
-	if !res.firstFail.After(res.stopAt) {
-		t.Errorf("first failure %v is not after the stop %v", res.firstFail, res.stopAt)
+	if !res.firstFail.After(res.stop.at) {
+		t.Errorf("first failure %v is not after the stop %v", res.firstFail, res.stop.at)
 	}
-	if rec := res.recoveredAt.Sub(res.startAt); rec < restartDelay {
+	if rec := res.recoveredAt.Sub(res.start.at); rec < restartDelay {
 		t.Errorf("recovery %v, shorter than the %v the worker took", rec, restartDelay)
 	}
 	if d := res.recoveredAt.Sub(res.firstFail); d < cfg.hold+restartDelay {
@@ -268,7 +268,7 @@ func TestFailoverCancelled(t *testing.T) {
 	if !started || startCtxErr != nil {
 		t.Fatalf("start ran %t with context error %v; want it run on a live context", started, startCtxErr)
 	}
-	if res.startAt.IsZero() {
+	if res.start.at.IsZero() {
 		t.Error("the start time was not recorded")
 	}
 	var rep Report

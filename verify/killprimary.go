@@ -117,9 +117,7 @@ type killResult struct {
 
 	baselineOK bool
 
-	killAt, killDone time.Time
-	killOut          string
-	killErr          error
+	kill commandRun
 
 	restored   bool // every probe reads and writes again
 	restoredAt time.Time
@@ -158,17 +156,13 @@ func measureKill(ctx context.Context, c *client, set *testSet, cfg Config, probe
 	}
 
 	logf("verify: killing a primary: %s", cfg.FailoverCmd)
-	res.killAt = time.Now()
-	kctx, kcancel := context.WithTimeout(ctx, commandTimeout)
-	res.killOut, res.killErr = kill(kctx)
-	kcancel()
-	res.killDone = time.Now()
-	if res.killErr != nil {
+	res.kill = runCommand(ctx, kill)
+	if res.kill.err != nil {
 		return res
 	}
 
-	res.restored = waitUntil(ctx, res.killAt.Add(cfg.recoverWithin), cfg.pollEvery, func() bool {
-		return time.Since(res.killAt) >= cfg.settle && healthy()
+	res.restored = waitUntil(ctx, res.kill.at.Add(cfg.recoverWithin), cfg.pollEvery, func() bool {
+		return time.Since(res.kill.at) >= cfg.settle && healthy()
 	})
 	if !res.restored {
 		res.cut = ctx.Err()
@@ -226,7 +220,7 @@ func (res *killResult) outage() outage {
 	for i := range res.probes {
 		lastFail := -1
 		for k, s := range res.reads[i] {
-			if s.at.Before(res.killAt) {
+			if s.at.Before(res.kill.at) {
 				continue
 			}
 			if s.ok {
@@ -246,7 +240,7 @@ func (res *killResult) outage() outage {
 			if s.ok && s.ref != "" {
 				o.acked = append(o.acked, s.ref)
 			}
-			if s.sent.Before(res.killAt) {
+			if s.sent.Before(res.kill.at) {
 				continue
 			}
 			if s.ok {
@@ -287,20 +281,20 @@ func (res *killResult) report(rep *Report) {
 		return
 	}
 	add("reads and writes before the kill", true, 0, fmt.Sprintf("%d probed patients are read and written", len(res.probes)))
-	if res.killAt.IsZero() {
+	if res.kill.at.IsZero() {
 		add("kill a primary (--failover-cmd)", false, 0, "not run: the run ended first")
 		return
 	}
-	add("kill a primary (--failover-cmd)", res.killErr == nil, res.killDone.Sub(res.killAt), commandDetail(res.killErr, res.killOut))
-	if res.killErr != nil {
+	add("kill a primary (--failover-cmd)", res.kill.err == nil, res.kill.done.Sub(res.kill.at), res.kill.detail())
+	if res.kill.err != nil {
 		return
 	}
 	o := res.outage()
-	since := func(t time.Time) string { return formatDuration(t.Sub(res.killAt)) }
+	since := func(t time.Time) string { return formatDuration(t.Sub(res.kill.at)) }
 	failed := o.failedReads + o.failedWrites
 	switch {
 	case !res.restored:
-		why := fmt.Sprintf("reads or writes still fail %s after the kill", formatDuration(time.Since(res.killAt).Round(time.Millisecond)))
+		why := fmt.Sprintf("reads or writes still fail %s after the kill", formatDuration(time.Since(res.kill.at).Round(time.Millisecond)))
 		if res.cut != nil {
 			why = "not measured: the run ended first (" + res.cut.Error() + ")"
 		}
@@ -310,7 +304,7 @@ func (res *killResult) report(rep *Report) {
 		add("failover", true, 0, fmt.Sprintf("no read or write of %d probed patients failed: did the command kill a primary that holds them?", len(res.probes)))
 		rep.metric("failover: service restored after kill", "no request failed")
 	default:
-		took := o.restored.Sub(res.killAt)
+		took := o.restored.Sub(res.kill.at)
 		add("failover", took <= res.bound, took, fmt.Sprintf("every probed patient is read and written again %s after the kill (bound %s); the first request failed %s after it",
 			since(o.restored), formatDuration(res.bound), since(o.firstFail)))
 		rep.metric("failover: first failure after kill", "%s", since(o.firstFail))
@@ -341,7 +335,7 @@ func (v *runner) killPrimary(ctx context.Context) {
 	}
 	res := measureKill(ctx, v.c, v.set, v.cfg, probes, shell(v.cfg.FailoverCmd), v.logf)
 	res.report(v.rep)
-	if res.killAt.IsZero() {
+	if res.kill.at.IsZero() {
 		return
 	}
 	o := res.outage()
