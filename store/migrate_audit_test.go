@@ -2,14 +2,11 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/migrations"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 )
@@ -19,21 +16,7 @@ import (
 // readable and searchable there, and go back on the way down.
 func TestMigrationMovesAuditEvents(t *testing.T) {
 	ctx := context.Background()
-	admin := testdb.Pool(t, func(context.Context, *pgxpool.Pool) error { return nil })
-	name := fmt.Sprintf("hce_migrate_audit_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE "+name+" WITH (FORCE)") })
-	cfg := admin.Config().ConnConfig.Copy()
-	cfg.Database = name
-	pcfg, _ := pgxpool.ParseConfig("")
-	pcfg.ConnConfig = cfg
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := testdb.EmptyPool(t)
 	p, err := goose.NewProvider(goose.DialectPostgres, stdlib.OpenDBFromPool(pool), migrations.FS)
 	if err != nil {
 		t.Fatal(err)

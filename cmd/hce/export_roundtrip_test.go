@@ -13,36 +13,15 @@ import (
 	"github.com/hce-fhir/hce/internal/testdb"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// freshDatabase creates an empty database beside the test database, with
-// the schema, dropped when the test ends: an empty server.
-func freshDatabase(t *testing.T, name string) *pgxpool.Pool {
+// freshDatabase is a database of its own with the schema, dropped when
+// the test ends: an empty server.
+func freshDatabase(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	admin := testdb.Pool(t, func(context.Context, *pgxpool.Pool) error { return nil })
-	name = "hce_" + name + "_" + uniq
-	if _, err := admin.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pool.Close()
-		if _, err := admin.Exec(ctx, `DROP DATABASE `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	if err := store.MigrateUp(ctx, pool); err != nil {
+	pool := testdb.EmptyPool(t)
+	if err := store.MigrateUp(context.Background(), pool); err != nil {
 		t.Fatal(err)
 	}
 	return pool
@@ -98,8 +77,8 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Skip("-short: skipping the Synthea round trip")
 	}
 	ctx := context.Background()
-	server := func(name string) *client {
-		st := store.New(freshDatabase(t, name))
+	server := func() *client {
+		st := store.New(freshDatabase(t))
 		c := testServerWith(t, st, nil, rest.Options{})
 		(&exportEnv{st: st}).startRunner(t, fastExports)
 		return c
@@ -114,14 +93,14 @@ func TestExportRoundTrip(t *testing.T) {
 		}
 		return out.String()
 	}
-	src := server("export_src")
+	src := server()
 	hce("load", "--url", src.base+"/fhir", dir)
 	out1 := filepath.Join(t.TempDir(), "first")
 	summary := hce("export", "--url", src.base+"/fhir", "--out", out1, "--poll", "200ms")
 	if !strings.Contains(summary, "counts match the manifest") || !strings.Contains(progress.String(), "downloaded Observation.1.ndjson") {
 		t.Errorf("hce export: %s\n%s", summary, progress.String())
 	}
-	dst := server("export_dst")
+	dst := server()
 	hce("load", "--url", dst.base+"/fhir", out1)
 	out2 := filepath.Join(t.TempDir(), "second")
 	hce("export", "--url", dst.base+"/fhir", "--out", out2, "--poll", "200ms")

@@ -10,47 +10,12 @@ import (
 	"github.com/hce-fhir/hce/migrations"
 	"github.com/hce-fhir/hce/rest"
 	"github.com/hce-fhir/hce/store"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// emptyDatabase creates a database without any schema on the test server
-// and returns a pool on it; both go when the test ends.
-func emptyDatabase(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, testdb.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "hce_empty_" + uniq + "_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pool.Close()
-		if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-		admin.Close(ctx)
-	})
-	return pool
-}
 
 // TestReadyzSchema checks that /readyz answers 503, saying why, until the
 // schema is at the server's migration version, and 200 once it is.
 func TestReadyzSchema(t *testing.T) {
-	pool := emptyDatabase(t)
+	pool := testdb.EmptyPool(t)
 	c := testServerOn(t, pool, rest.Options{})
 	c.do("GET", "/healthz", nil).must(t, 200)
 	r := c.do("GET", "/readyz", nil).must(t, 503)

@@ -8,10 +8,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hce-fhir/hce/embedpg"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -76,5 +79,39 @@ func Pool(t testing.TB, migrate func(context.Context, *pgxpool.Pool) error) *pgx
 	if err := migrate(ctx, pool); err != nil {
 		t.Fatalf("migrations: %v", err)
 	}
+	return pool
+}
+
+// EmptyPool creates a database of its own, without any schema, on the test
+// server and returns a pool on it; both go when the test ends. For tests of
+// what a new database looks like (migrations, readiness, a fresh server).
+func EmptyPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, URL(t))
+	if err != nil {
+		t.Fatalf("test database: %v", err)
+	}
+	name := pgx.Identifier{fmt.Sprintf("hce_empty_%d", time.Now().UnixNano())}.Sanitize()
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close(ctx)
+		t.Fatalf("create database: %v", err)
+	}
+	cfg, err := pgxpool.ParseConfig(URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Database = strings.Trim(name, `"`)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pool.Close()
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+		admin.Close(ctx)
+	})
 	return pool
 }
