@@ -242,16 +242,20 @@ func dateTime(s, typ string) string {
 		}
 		return "a dateTime is YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss(.sss) with a zone (Z or +hh:mm), a real calendar date"
 	}
+	// partial ends a value that stops before its time: an instant needs one.
+	partial := func() string {
+		if typ == "instant" {
+			return bad()
+		}
+		return ""
+	}
 	if len(s) < 4 || !allDigits(s[:4]) || s[:4] == "0000" {
 		return bad()
 	}
 	year, _ := strconv.Atoi(s[:4])
 	rest := s[4:]
 	if rest == "" {
-		if typ == "instant" {
-			return bad()
-		}
-		return ""
+		return partial()
 	}
 	if len(rest) < 3 || rest[0] != '-' || !allDigits(rest[1:3]) {
 		return bad()
@@ -262,10 +266,7 @@ func dateTime(s, typ string) string {
 	}
 	rest = rest[3:]
 	if rest == "" {
-		if typ == "instant" {
-			return bad()
-		}
-		return ""
+		return partial()
 	}
 	if len(rest) < 3 || rest[0] != '-' || !allDigits(rest[1:3]) {
 		return bad()
@@ -276,10 +277,7 @@ func dateTime(s, typ string) string {
 	}
 	rest = rest[3:]
 	if rest == "" {
-		if typ == "instant" {
-			return bad()
-		}
-		return ""
+		return partial()
 	}
 	if typ == "date" || rest[0] != 'T' {
 		return bad()
