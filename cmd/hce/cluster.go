@@ -67,23 +67,8 @@ func clusterCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 `)
 		fs.PrintDefaults()
 	}
-	if len(args) == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	verb := args[0]
-	switch verb {
-	case "status", "register", "rebalance", "reconcile":
-	case "-h", "-help", "--help", "help":
-		fs.Usage()
-		return errHelp
-	default:
-		if strings.HasPrefix(verb, "-") {
-			return unknownFlagBeforeVerb(fs, "cluster", verb)
-		}
-		return unknownVerb(fs, "cluster", verb)
-	}
-	if err := parse(fs, args[1:]); err != nil {
+	verb, err := subcommand(fs, "cluster", args, "status", "register", "rebalance", "reconcile")
+	if err != nil {
 		return err
 	}
 	if d.databaseURL == "" && verb != "status" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -41,6 +42,28 @@ func wantsHelp(args []string) bool {
 		}
 	}
 	return false
+}
+
+// subcommand parses the verb and then the flags of args for command cmd
+// (hce migrate up [flags]): the verb must be one of verbs; none, help or an
+// unknown one prints the usage.
+func subcommand(fs *flag.FlagSet, cmd string, args []string, verbs ...string) (string, error) {
+	if len(args) == 0 {
+		fs.Usage()
+		return "", errUsage
+	}
+	verb := args[0]
+	switch {
+	case slices.Contains(verbs, verb):
+	case verb == "-h" || verb == "-help" || verb == "--help" || verb == "help":
+		fs.Usage()
+		return "", errHelp
+	case strings.HasPrefix(verb, "-"):
+		return "", unknownFlagBeforeVerb(fs, cmd, verb)
+	default:
+		return "", unknownVerb(fs, cmd, verb)
+	}
+	return verb, parse(fs, args[1:])
 }
 
 // unknownVerb prints which subcommand of cmd is unknown, then its usage.

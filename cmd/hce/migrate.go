@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/hce-fhir/hce/store"
 )
@@ -14,23 +13,8 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var d dbFlags
 	d.register(fs)
 	fs.Usage = func() { fmt.Fprintln(stderr, "usage: hce migrate up|down|status [flags]"); fs.PrintDefaults() }
-	if len(args) == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	verb := args[0]
-	switch verb {
-	case "up", "down", "status":
-	case "-h", "-help", "--help", "help":
-		fs.Usage()
-		return errHelp
-	default:
-		if strings.HasPrefix(verb, "-") {
-			return unknownFlagBeforeVerb(fs, "migrate", verb)
-		}
-		return unknownVerb(fs, "migrate", verb)
-	}
-	if err := parse(fs, args[1:]); err != nil {
+	verb, err := subcommand(fs, "migrate", args, "up", "down", "status")
+	if err != nil {
 		return err
 	}
 	db, err := openDatabase(ctx, d, newLogger(stderr))
