@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hce-fhir/hce/internal/testdb"
+	"github.com/hce-fhir/hce/store"
 )
 
 // TestClusterCommands runs `hce cluster` against the test database. On plain
@@ -14,6 +15,7 @@ import (
 // with a message that names the missing extension; the Citus behaviour is
 // covered by the Citus suite.
 func TestClusterCommands(t *testing.T) {
+	testdb.Pool(t, store.MigrateUp) // the tables status lists
 	url := testdb.URL(t)
 	run1 := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
