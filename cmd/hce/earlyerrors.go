@@ -61,26 +61,34 @@ var expectationFailed = regexp.MustCompile(`\AHTTP/1\.1 417 Expectation Failed\r
 const plainToTLS = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
 
 func (c *earlyErrorConn) Write(p []byte) (int, error) {
-	if len(p) > 512 || !bytes.HasPrefix(p, []byte("HTTP/1.")) ||
-		!bytes.Contains(p, earlyHeaders) && string(p) != plainToTLS && !expectationFailed.Match(p) {
-		return c.Conn.Write(p)
-	}
-	var status int
-	var text string
-	if expectationFailed.Match(p) {
-		status, text = http.StatusExpectationFailed, "the Expect header is not supported: only 100-continue is"
-	} else if string(p) == plainToTLS {
-		status, text = http.StatusBadRequest, "this port speaks HTTPS: send the request over TLS"
-	} else if m := earlyError.FindSubmatch(p); m != nil {
-		status, _ = strconv.Atoi(string(m[1]))
-		text = earlyText(status, string(m[2]), c.maxHeader)
-	} else {
+	status, text, ok := c.early(p)
+	if !ok {
 		return c.Conn.Write(p)
 	}
 	if _, err := c.Conn.Write(outcomeResponse(status, text)); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// early recognises in p one of net/http's early answers and returns its
+// status and the diagnostics to send instead. Each expression runs only
+// behind a literal test a handler's response fails: most writes cost a
+// prefix comparison and one byte search.
+func (c *earlyErrorConn) early(p []byte) (status int, text string, ok bool) {
+	switch {
+	case len(p) > 512 || !bytes.HasPrefix(p, []byte("HTTP/1.")):
+	case string(p) == plainToTLS:
+		return http.StatusBadRequest, "this port speaks HTTPS: send the request over TLS", true
+	case bytes.HasPrefix(p, []byte("HTTP/1.1 417 ")) && expectationFailed.Match(p):
+		return http.StatusExpectationFailed, "the Expect header is not supported: only 100-continue is", true
+	case bytes.Contains(p, earlyHeaders):
+		if m := earlyError.FindSubmatch(p); m != nil {
+			status, _ = strconv.Atoi(string(m[1]))
+			return status, earlyText(status, string(m[2]), c.maxHeader), true
+		}
+	}
+	return 0, "", false
 }
 
 // CloseWrite keeps net/http's graceful close after a 431 (it half-closes a
